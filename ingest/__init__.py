@@ -1,0 +1,1 @@
+"""Entry point package for `python -m ingest` (a thin wrapper over tsunagari)."""

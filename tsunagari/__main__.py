@@ -1,0 +1,5 @@
+"""Entry point for `python -m tsunagari`."""
+
+from tsunagari.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Decide when the reports do not cover a question, from evidence in the question itself."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tsunagari.textja import normalize
+from tsunagari.types import Chunk
+
+Morphemes = Callable[[str], list[tuple[str, tuple[str, ...], str]]]
+
+# Kinds of facts a practitioner may ask for that a report either states or not.
+FACT_TERMS = {
+    "金額", "締切", "締め切り", "期限", "期日", "連絡先", "電話番号", "電話", "メールアドレス",
+    "住所", "URL", "ホームページ", "人数", "件数", "倍率", "補助率", "補助額", "交付額", "単価",
+    "報酬", "給与", "時給", "費用", "罰則", "罰金", "申請書", "様式", "公募", "応募", "募集",
+    "日時", "日程", "開催日", "定員", "名簿", "氏名", "年齢", "統計", "割合", "人口",
+}
+# Nouns that say what kind of answer is wanted, not what it is about.
+_GENERIC = {
+    "方法", "工夫", "事例", "ポイント", "具体", "具体例", "内容", "理由", "こと", "もの", "ため",
+    "点", "例", "何", "どこ", "いつ", "誰", "どれ", "どう", "よう", "感じ", "場合", "コツ",
+    "秘訣", "ヒント", "やり方", "進め方", "教え", "説明", "概要", "特徴", "違い", "比較",
+    "自治体", "市", "町", "村", "県", "区", "他", "ほか", "以外", "全部", "一覧", "まとめ",
+    "資料", "報告書", "本", "ところ", "時", "際", "上", "中", "後", "前", "等", "など",
+}
+
+
+@dataclass(frozen=True)
+class ScopeVerdict:
+    """Whether to decline, and the terms that the reports never mention."""
+
+    abstain: bool
+    missing: tuple[str, ...] = ()
+    reason: str = ""
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", normalize(text))
+
+
+class ScopeChecker:
+    """Flags questions about named things or facts that occur nowhere in the corpus."""
+
+    def __init__(self, chunks: Sequence[Chunk], morphemes: Morphemes) -> None:
+        parts = []
+        for c in chunks:
+            parts.extend([c.index_text(), c.source_report, " ".join(c.footnotes)])
+        self._corpus = _compact("\n".join(parts))
+        self._morphemes = morphemes
+
+    def in_corpus(self, term: str) -> bool:
+        return _compact(term) in self._corpus
+
+    def check(self, question: str) -> ScopeVerdict:
+        """Decline when a proper noun or an asked-for fact type is absent from the corpus."""
+        morphs = self._morphemes(question)
+        missing: list[str] = []
+        content: list[str] = []
+        compound = ""
+        compounds: list[str] = []
+        for surface, pos, norm in morphs:
+            if pos[0] == "名詞" or (pos[0] == "接尾辞" and compound):
+                compound += surface
+            else:
+                if compound:
+                    compounds.append(compound)
+                compound = ""
+            if pos[0] == "名詞" and pos[1] == "固有名詞" and not self.in_corpus(surface):
+                # A place, person or organisation the reports never mention.
+                if not (pos[2] == "人名" and len(surface) == 1):
+                    missing.append(surface)
+            elif (surface in FACT_TERMS or norm in FACT_TERMS) and not self.in_corpus(surface) \
+                    and not self.in_corpus(norm):
+                missing.append(surface)
+            if pos[0] in ("名詞", "動詞", "形容詞") and surface not in _GENERIC \
+                    and pos[1] not in ("数詞", "代名詞", "非自立可能"):
+                content.append(surface)
+        if compound:
+            compounds.append(compound)
+        if missing:
+            return ScopeVerdict(True, tuple(dict.fromkeys(missing)), "missing")
+        known = [t for t in content if self.in_corpus(t)]
+        if content and len(known) / len(content) < 0.34 and len(content) >= 2:
+            absent = tuple(t for t in content if not self.in_corpus(t))
+            return ScopeVerdict(True, absent[:3], "low-coverage")
+        return ScopeVerdict(False)

@@ -1,0 +1,211 @@
+"""Answer a question: retrieve, decide whether the reports cover it, and quote cited sentences."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from tsunagari.abstain import ScopeChecker, ScopeVerdict
+from tsunagari.errors import InputError
+from tsunagari.followup import resolve
+from tsunagari.retrieve import Retriever
+from tsunagari.textja import split_sentences
+from tsunagari.types import POINT_MARKS, Answer, Citation, Filters, Hit
+
+NOT_FOUND = "この資料には該当する記述が見つかりませんでした。"
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The stripped question, or an InputError with a Japanese message."""
+    q = (question or "").strip()
+    if not q:
+        raise InputError("質問を入力してください。")
+    if len(q) > max_chars:
+        raise InputError(
+            f"質問が長すぎます（{len(q):,}文字）。{max_chars:,}文字以内にまとめて入力してください。"
+        )
+    return q
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    hit: Hit
+    text: str
+    offset: int
+    score: float
+
+
+def _quotable(hit: Hit) -> list[tuple[str, int]]:
+    """Sentences of a chunk that carry content (not labels, headings or interviewer turns)."""
+    out = []
+    offset = 0
+    for line in hit.chunk.text.split("\n"):
+        line_start = offset
+        offset += len(line) + 1
+        if line.startswith(("＜", "～", "〜", "ヒアリング者：", "■", "・自治体", "・国の", "・NPO")):
+            continue
+        if line == hit.chunk.case or (len(line) < 40 and line[:1].isdigit() and ". " in line):
+            continue  # a case label or a section heading
+        pos = line_start
+        for s in split_sentences(line):
+            start, pos = pos, pos + len(s)
+            t = s.strip()
+            if len(t) >= 12:
+                out.append((t, start + (len(s) - len(s.lstrip()))))
+    return out
+
+
+def _score_sentences(hits: Sequence[Hit], retriever: Retriever, query: str) -> list[_Sentence]:
+    tokens = set(retriever.tokenizer(query)) if retriever.tokenizer else set()
+    out = []
+    for hit in hits:
+        prior = 1.0 / (1 + 0.35 * (hit.rank - 1))
+        for text, offset in _quotable(hit):
+            stoks = set(retriever.tokenizer(text)) if retriever.tokenizer else set()
+            overlap = sum(retriever.idf.get(t, 1.0) for t in tokens & stoks)
+            score = prior * (0.5 + overlap / math.sqrt(max(len(text), 20) / 20))
+            out.append(_Sentence(hit, text, offset, score))
+    return out
+
+
+def _label(hit: Hit) -> str:
+    c = hit.chunk
+    if c.municipality:
+        point = f"{POINT_MARKS[c.point - 1]} " if c.point else ""
+        return f"{c.municipality}（{point}{c.section}）"
+    if c.column:
+        return f"{c.column}：{c.column_city}（{c.region}、{c.city_size}）"
+    return f"{c.section} {c.section_title}".strip()
+
+
+def _select(sentences: list[_Sentence], limit: int, per_hit: int = 2,
+            floor: float = 0.45) -> list[_Sentence]:
+    """Best sentences, at most `per_hit` per chunk, none far below the best one."""
+    chosen: list[_Sentence] = []
+    count: dict[str, int] = {}
+    best = max((s.score for s in sentences), default=0.0)
+    for s in sorted(sentences, key=lambda s: -s.score):
+        if s.score < best * floor:
+            break
+        cid = s.hit.chunk.chunk_id
+        if count.get(cid, 0) >= per_hit:
+            continue
+        chosen.append(s)
+        count[cid] = count.get(cid, 0) + 1
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int,
+            query: str | None = None) -> tuple[str, tuple[Citation, ...]]:
+    """Extractive Markdown answer: a lead, then quoted sentences grouped by case, with [n]."""
+    wants_sources = any(w in question for w in ("出典", "報告書", "引用", "ページ"))
+    quotable = [h for h in hits if h.chunk.kind != "table" or wants_sources]
+    chosen = _select(_score_sentences(quotable, retriever, query or question), limit)
+    # Keep the retrieval order of chunks, and document order of sentences within a chunk.
+    chosen.sort(key=lambda s: (s.hit.rank, s.offset))
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    groups: dict[str, list[str]] = {}
+    for s in chosen:
+        c = s.hit.chunk
+        if c.chunk_id not in numbers:
+            numbers[c.chunk_id] = len(numbers) + 1
+            quoted = [x for x in chosen if x.hit.chunk.chunk_id == c.chunk_id]
+            pages = tuple(sorted({c.page_at(x.offset) for x in quoted}))
+            citations.append(Citation(n=numbers[c.chunk_id], chunk=c,
+                                      text="".join(x.text for x in quoted),
+                                      page=c.page_at(quoted[0].offset), pages=pages))
+        groups.setdefault(_label(s.hit), []).append(f"{s.text}[{numbers[c.chunk_id]}]")
+    labels = [lab.split("（")[0] for lab in groups]
+    lead_names = "、".join(dict.fromkeys(labels[:3]))
+    lines = [f"資料では、{lead_names}について次の記述があります。", ""]
+    for label, quotes in groups.items():
+        heading = next((s.hit.chunk.heading.split(" ")[0] for s in chosen
+                        if _label(s.hit) == label and s.hit.chunk.heading), "")
+        lines.append(f"**{label}**" + (f" {heading}" if heading else ""))
+        lines.extend(f"- {q}" for q in quotes)
+        lines.append("")
+    lines.append(format_sources(citations))
+    return "\n".join(lines).strip(), tuple(citations)
+
+
+def format_sources(citations: Sequence[Citation]) -> str:
+    """The citation list under an answer (case, section, page, original report)."""
+    rows = ["**出典**"]
+    for cit in citations:
+        c = cit.chunk
+        page = "、".join(str(p) for p in cit.pages) or str(cit.page)
+        where = c.municipality or (f"{c.column}（{c.column_city}）" if c.column else "")
+        head = f"{c.section} {c.heading.split(' ')[0]}".strip() if c.heading else \
+            f"{c.section} {c.section_title}".strip()
+        row = f"[{cit.n}] {where + '／' if where else ''}{head}、本資料 p.{page}"
+        if c.source_report:
+            row += f"（出典: {c.source_report} p.{c.source_page}）"
+        rows.append(f"- {row}")
+    return "\n".join(rows)
+
+
+def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
+    """The Japanese refusal, naming what is missing and suggesting nearby topics."""
+    lines = [NOT_FOUND]
+    if verdict.missing:
+        names = "」「".join(verdict.missing)
+        lines.append(f"「{names}」についての記述はこの資料にありません。")
+    topics = []
+    for h in hits:
+        c = h.chunk
+        label = c.municipality or c.column_city or c.section_title
+        topic = f"{label}：{c.heading.split(' ')[0]}" if c.heading else label
+        topic += f"（p.{c.page}）"
+        if topic not in topics:
+            topics.append(topic)
+    if topics:
+        lines.append("")
+        lines.append("この資料で扱っている近いテーマ：")
+        lines.extend(f"- {t}" for t in topics[:3])
+    return "\n".join(lines)
+
+
+class Answerer:
+    """The offline, extractive answerer (the default and the fallback of LLM modes)."""
+
+    def __init__(self, retriever: Retriever, checker: ScopeChecker | None = None,
+                 notices: Sequence[str] = ()) -> None:
+        self.retriever = retriever
+        tok = retriever.tokenizer
+        self.checker = checker or ScopeChecker(retriever.chunks, tok.morphemes)  # type: ignore
+        self.notices = tuple(notices)
+        self.known = sorted({c.municipality for c in retriever.chunks if c.municipality})
+
+    def ask(self, question: str, history: Sequence[object] | None = None,
+            filters: Filters | None = None, k: int | None = None) -> Answer:
+        settings = self.retriever.settings
+        q = validate_question(question, settings.max_question_chars)
+        resolved = resolve(q, history, self.known)
+        merged = _merge_filters(filters or Filters(), resolved.filters)
+        k = k or settings.top_k
+        hits = self.retriever.search(resolved.question, k=k, filters=merged)
+        if not hits and not merged.is_empty() and resolved.entity:
+            hits = self.retriever.search(resolved.question, k=k, filters=filters or Filters())
+        verdict = self.checker.check(q)
+        if verdict.abstain or not hits:
+            return Answer(q, decline(verdict, hits), True, (), tuple(hits),
+                          resolved.question, notices=self.notices)
+        text, citations = compose(q, hits, self.retriever, settings.answer_sentences,
+                                  query=resolved.question)
+        return Answer(q, text, False, citations, tuple(hits), resolved.question,
+                      notices=self.notices)
+
+
+def _merge_filters(user: Filters, implied: Filters) -> Filters:
+    """User-chosen filters win; the conversation fills what the user left empty."""
+    if implied.is_empty():
+        return user
+    return replace(
+        user,
+        municipality=user.municipality or implied.municipality,
+        column=user.column or implied.column,
+    )

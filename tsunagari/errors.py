@@ -1,0 +1,17 @@
+"""Domain errors; each carries a Japanese message that the app and CLI show as is."""
+
+
+class TsunagariError(Exception):
+    """Base class: `str(error)` is a Japanese message for the user."""
+
+
+class InputError(TsunagariError):
+    """The user's input (question, file) cannot be used."""
+
+
+class IndexMissingError(TsunagariError):
+    """No index has been built yet."""
+
+
+class IndexBusyError(TsunagariError):
+    """Another refresh of the index is running."""

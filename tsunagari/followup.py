@@ -1,0 +1,92 @@
+"""Resolve follow-up questions («その市では…») against the previous turns of a conversation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tsunagari.structure import MUNICIPALITY_ALIASES
+from tsunagari.types import Filters
+
+_ANAPHORA = re.compile(
+    r"(その|同|この|当該)(市|町|村|区|県|都|道|府|自治体|団体|NPO|事例|取組|取り組み|ケース|地域)"
+    r"|そこ|そちら"
+)
+_CONTINUE = re.compile(r"^(他に|ほかに|他には|ほかには|さらに|もっと|それ|では|じゃあ|あと)")
+_COLUMN_CITY = re.compile(r"([ABCＡＢＣ])市")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A standalone question and the filter implied by the conversation."""
+
+    question: str
+    filters: Filters
+    entity: str = ""
+
+
+def _turn_texts(history: Sequence[object] | None, role: str | None = None) -> list[str]:
+    out = []
+    for turn in history or ():
+        if isinstance(turn, str):
+            if role in (None, "user"):
+                out.append(turn)
+        elif isinstance(turn, dict):
+            if role is None or turn.get("role") == role:
+                out.append(str(turn.get("content", "")))
+    return out
+
+
+def find_entities(text: str, known: Iterable[str]) -> list[str]:
+    """Known municipalities / column cities mentioned in a text, in order of appearance.
+
+    >>> find_entities("仙台市と富山県の例", ["富山県", "仙台市", "北九州市"])
+    ['仙台市', '富山県']
+    >>> find_entities("B市のコラム", [])
+    ['B市']
+    """
+    found: list[tuple[int, str]] = []
+    for name in set(known) | set(MUNICIPALITY_ALIASES):
+        pos = text.find(name)
+        if pos >= 0:
+            found.append((pos, MUNICIPALITY_ALIASES.get(name, name)))
+    for m in _COLUMN_CITY.finditer(text):
+        found.append((m.start(), m.group(1).translate(str.maketrans("ＡＢＣ", "ABC")) + "市"))
+    seen: list[str] = []
+    for _, name in sorted(found):
+        if name not in seen:
+            seen.append(name)
+    return seen
+
+
+def resolve(question: str, history: Sequence[object] | None, known: Iterable[str]) -> Resolved:
+    """Rewrite a follow-up into a standalone question using the latest entity in the history."""
+    known = list(known)
+    if not history or find_entities(question, known):
+        return Resolved(question, Filters())
+    is_followup = bool(_ANAPHORA.search(question) or _CONTINUE.search(question))
+    if not is_followup:
+        return Resolved(question, Filters())
+    entity = ""
+    for text in reversed(_turn_texts(history, "user")):
+        names = find_entities(text, known)
+        if names:
+            entity = names[0]
+            break
+    if not entity:
+        for text in reversed(_turn_texts(history, "assistant")):
+            names = find_entities(text, known)
+            if names:
+                entity = names[0]
+                break
+    if not entity:
+        previous = _turn_texts(history, "user")
+        merged = f"{previous[-1]} {question}" if previous else question
+        return Resolved(merged, Filters())
+    standalone = _ANAPHORA.sub(entity, question, count=1)
+    if standalone == question:
+        standalone = f"{entity}について、{question}"
+    if re.fullmatch(r"[ABC]市", entity):
+        return Resolved(standalone, Filters(column=entity), entity)
+    return Resolved(standalone, Filters(municipality=entity), entity)

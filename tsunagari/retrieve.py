@@ -1,0 +1,147 @@
+"""Hybrid retrieval: BM25 over Sudachi tokens and dense vectors, fused by weighted reciprocal rank."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tsunagari.config import Settings
+from tsunagari.index import data_paths, load_chunks_with_tokens, vector_store
+from tsunagari.structure import canonical_municipality
+from tsunagari.textja import Tokenizer, default_tokenizer
+from tsunagari.types import Chunk, Filters, Hit
+
+
+def rrf(rankings: list[tuple[list[str], float]], k: int = 60) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion of ranked id lists.
+
+    >>> rrf([(["a", "b"], 2.0), (["b", "c"], 1.0)], k=1)[0]
+    ('b', 1.1666666666666665)
+    """
+    scores: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, cid in enumerate(ids, start=1):
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda x: -x[1])
+
+
+def matches(chunk: Chunk, filters: Filters) -> bool:
+    """Whether a chunk passes the metadata filters."""
+    if filters.point and chunk.point != filters.point:
+        return False
+    if filters.municipality and chunk.municipality != canonical_municipality(filters.municipality):
+        return False
+    if filters.column and filters.column not in (chunk.column, chunk.column_city) and not (
+        chunk.column_city.startswith(filters.column)
+    ):
+        return False
+    if filters.chapter and chunk.chapter != filters.chapter:
+        return False
+    return not (filters.doc_id and chunk.doc_id != filters.doc_id)
+
+
+@dataclass
+class Retriever:
+    """Holds the chunk store, a BM25 index and (optionally) the dense vector store."""
+
+    settings: Settings
+    chunks: list[Chunk]
+    bm25: object
+    embedder: object | None = None
+    tokenizer: Tokenizer | None = None
+    idf: dict[str, float] = field(default_factory=dict)
+    _store: object | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, embedder=None, tokenizer: Tokenizer | None = None):
+        """Load the chunk store written by ingest and build BM25 from its stored tokens."""
+        import bm25s  # imported here: scipy/numba start-up is not needed for --help
+
+        rows = load_chunks_with_tokens(data_paths(settings)["chunks"])
+        bm25 = bm25s.BM25()
+        bm25.index([tokens or ["\u3000"] for _, tokens in rows], show_progress=False)
+        df = Counter(t for _, tokens in rows for t in set(tokens))
+        n = max(len(rows), 1)
+        idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        return cls(settings, [c for c, _ in rows], bm25, embedder,
+                   tokenizer or default_tokenizer(), idf)
+
+    @property
+    def dense_enabled(self) -> bool:
+        return self.embedder is not None and self.settings.retrieval_mode != "bm25"
+
+    def _vector_store(self):
+        if self._store is None:
+            self._store = vector_store(self.settings, self.embedder)
+        return self._store
+
+    def bm25_ranking(self, query: str, allowed: np.ndarray, n: int) -> list[int]:
+        tokens = self.tokenizer(query) if self.tokenizer else []
+        if not tokens:
+            return []
+        scores = self.bm25.get_scores(tokens)
+        scores = np.where(allowed, scores, 0.0)
+        order = np.argsort(-scores, kind="stable")[:n]
+        return [int(i) for i in order if scores[i] > 0]
+
+    def bm25_scores(self, query: str) -> np.ndarray:
+        """Raw BM25 scores of all chunks for a query."""
+        tokens = self.tokenizer(query) if self.tokenizer else []
+        return self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.chunks))
+
+    def dense_ranking(self, query: str, filters: Filters, n: int) -> list[str]:
+        where = _where(filters)
+        docs = self._vector_store().similarity_search(query, k=n, filter=where)
+        return [d.metadata.get("chunk_id", "") for d in docs]
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               mode: str | None = None) -> list[Hit]:
+        """Top-k hits for a query under the filters."""
+        k = k or self.settings.top_k
+        filters = filters or Filters()
+        mode = mode or self.settings.retrieval_mode
+        if not self.dense_enabled:
+            mode = "bm25"
+        n = max(self.settings.candidates, k)
+        allowed = np.array([matches(c, filters) for c in self.chunks], dtype=bool)
+        by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        rankings: list[tuple[list[str], float]] = []
+        bm25_ids: list[str] = []
+        dense_ids: list[str] = []
+        if mode in ("hybrid", "bm25"):
+            bm25_ids = [self.chunks[i].chunk_id for i in self.bm25_ranking(query, allowed, n)]
+            rankings.append((bm25_ids, self.settings.bm25_weight))
+        if mode in ("hybrid", "dense"):
+            dense_ids = [cid for cid in self.dense_ranking(query, filters, n)
+                         if cid in by_id and allowed[by_id[cid]]]
+            rankings.append((dense_ids, self.settings.dense_weight))
+        fused = rrf(rankings, self.settings.rrf_k)[:k]
+        hits = []
+        for rank, (cid, score) in enumerate(fused, start=1):
+            hits.append(Hit(
+                chunk=self.chunks[by_id[cid]], score=score, rank=rank,
+                bm25_rank=bm25_ids.index(cid) + 1 if cid in bm25_ids else None,
+                dense_rank=dense_ids.index(cid) + 1 if cid in dense_ids else None,
+            ))
+        return hits
+
+
+def _where(filters: Filters) -> dict | None:
+    """A Chroma `where` clause for the filters that map to flat metadata."""
+    clauses = []
+    if filters.point:
+        clauses.append({"point": filters.point})
+    if filters.municipality:
+        clauses.append({"municipality": canonical_municipality(filters.municipality)})
+    if filters.chapter:
+        clauses.append({"chapter": filters.chapter})
+    if filters.doc_id:
+        clauses.append({"doc_id": filters.doc_id})
+    if filters.column:
+        clauses.append({"kind": "interview"})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
