@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +26,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        populate_by_name=True,
         toml_file="tsunagari.toml",
     )
 
@@ -62,6 +63,47 @@ class Settings(BaseSettings):
     )
     answer_sentences: int = Field(
         default=6, ge=1, description="Maximum quoted sentences in an extractive answer."
+    )
+
+    # --- Generated answers (optional; the offline extractive mode is the default) ---
+    answer_mode: Literal["extractive", "llm"] = Field(
+        default="extractive",
+        description="'extractive' quotes the reports offline; 'llm' writes an answer with the "
+        "configured LLM and falls back to extractive when it fails.",
+    )
+    llm: str = Field(
+        default="",
+        description="LLM as 'provider/model': 'ollama/qwen2.5:7b', 'openai/gpt-4o-mini' "
+        "(any OpenAI-compatible server with llm_base_url). Empty: no LLM.",
+    )
+    llm_base_url: str = Field(
+        default="", description="Base URL of the LLM server, e.g. http://localhost:11434 or "
+        "http://localhost:8000/v1."
+    )
+    llm_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("TSUNAGARI_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the LLM server (never logged).",
+    )
+    llm_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds before an LLM call is abandoned (then fallback)."
+    )
+    llm_temperature: float = Field(default=0.1, ge=0, le=2, description="LLM temperature.")
+    llm_max_tokens: int = Field(default=800, ge=16, description="Maximum tokens of an answer.")
+
+    # --- Index location and refresh ---
+    chroma_host: str = Field(
+        default="",
+        validation_alias=AliasChoices("TSUNAGARI_CHROMA_HOST", "CHROMA_HOST"),
+        description="Chroma server host (client/server mode); empty: embedded store in data_dir.",
+    )
+    chroma_port: int = Field(
+        default=8000,
+        validation_alias=AliasChoices("TSUNAGARI_CHROMA_PORT", "CHROMA_PORT"),
+        description="Chroma server port.",
+    )
+    max_file_mb: float = Field(
+        default=200.0, gt=0, description="Reports larger than this (MB) are refused at ingest."
     )
 
 

@@ -1,0 +1,232 @@
+"""Pure, dependency-free metric functions for scoring retrieval, citations, answers and abstention."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+
+# Any Unicode whitespace (str.split semantics cover the full-width space U+3000 too).
+_WHITESPACE = re.compile(r"\s+")
+
+# Spellings that denote the same case label (the report misspells 枚方市 as 牧方市,
+# and once as 牧方氏 in its source table).
+_LABEL_ALIASES: dict[str, str] = {
+    "牧方市": "枚方市",
+    "牧方氏": "枚方市",
+}
+
+
+def normalize(text: str) -> str:
+    """Remove all whitespace (including full-width spaces and newlines) for matching.
+
+    >>> normalize(" 8局\\n12課　(庁内) ")
+    '8局12課(庁内)'
+    """
+    return _WHITESPACE.sub("", text)
+
+
+def contains_evidence(text: str, evidence: str) -> bool:
+    """Whitespace-insensitive substring test; an empty evidence string never matches.
+
+    >>> contains_evidence("庁内関係課長連携会議（8局\\n12課）を発足", "8局12課")
+    True
+    >>> contains_evidence("abc", "")
+    False
+    """
+    needle = normalize(evidence)
+    return bool(needle) and needle in normalize(text)
+
+
+def _any_evidence(text: str, evidence: Sequence[str]) -> bool:
+    """True when ``text`` contains at least one of the evidence strings.
+
+    >>> _any_evidence("仙台市の事例", ["北海道", "仙台"])
+    True
+    """
+    haystack = normalize(text)
+    return any((needle := normalize(e)) and needle in haystack for e in evidence)
+
+
+def first_relevant_rank(texts: Sequence[str], evidence: Sequence[str], k: int) -> int | None:
+    """1-based rank of the first of the top-``k`` texts containing any evidence string.
+
+    >>> first_relevant_rank(["a", "b c", "c"], ["c"], 3)
+    2
+    >>> first_relevant_rank(["a", "b", "c"], ["c"], 2) is None
+    True
+    """
+    for rank, text in enumerate(texts[: max(k, 0)], start=1):
+        if _any_evidence(text, evidence):
+            return rank
+    return None
+
+
+def recall_at_k(texts: Sequence[str], evidence: Sequence[str], k: int) -> float:
+    """Fraction of evidence strings found in at least one of the top-``k`` texts.
+
+    Returns 0.0 when there is no evidence to find.
+
+    >>> recall_at_k(["x a", "b"], ["a", "b", "c"], 2)
+    0.6666666666666666
+    >>> recall_at_k(["x a", "b"], ["b"], 1)
+    0.0
+    """
+    needles = [normalize(e) for e in evidence if normalize(e)]
+    if not needles:
+        return 0.0
+    top = [normalize(t) for t in texts[: max(k, 0)]]
+    found = sum(1 for n in needles if any(n in t for t in top))
+    return found / len(needles)
+
+
+def reciprocal_rank(texts: Sequence[str], evidence: Sequence[str], k: int = 10) -> float:
+    """1/rank of the first relevant text within the top ``k``, else 0.0.
+
+    >>> reciprocal_rank(["a", "b", "c"], ["b"])
+    0.5
+    >>> reciprocal_rank(["a", "b", "c"], ["c"], k=2)
+    0.0
+    """
+    rank = first_relevant_rank(texts, evidence, k)
+    return 0.0 if rank is None else 1.0 / rank
+
+
+def citation_precision(cited_texts: Sequence[str], evidence: Sequence[str]) -> float | None:
+    """Share of cited passages that contain any evidence string; None when nothing is cited.
+
+    >>> citation_precision(["a", "b", "ab", "c"], ["a"])
+    0.5
+    >>> citation_precision([], ["a"]) is None
+    True
+    """
+    if not cited_texts:
+        return None
+    hits = sum(1 for t in cited_texts if _any_evidence(t, evidence))
+    return hits / len(cited_texts)
+
+
+def cited_page_accuracy(
+    cited: Sequence[tuple[str, Sequence[int]]],
+    evidence: Sequence[str],
+    gold_pages: Iterable[int],
+) -> float | None:
+    """Share of cited passages whose pages intersect ``gold_pages``.
+
+    Only citations containing evidence are judged; when none does, all citations are.
+    None when nothing is cited or there are no gold pages.
+
+    >>> cited_page_accuracy([("8局12課", [7]), ("other", [3])], ["8局12課"], [7])
+    1.0
+    >>> cited_page_accuracy([("x", [6]), ("y", [7])], ["8局12課"], [7])
+    0.5
+    >>> cited_page_accuracy([], ["a"], [7]) is None
+    True
+    """
+    gold = set(gold_pages)
+    if not cited or not gold:
+        return None
+    judged = [c for c in cited if _any_evidence(c[0], evidence)] or list(cited)
+    hits = sum(1 for _, pages in judged if gold.intersection(pages))
+    return hits / len(judged)
+
+
+def keyword_coverage(answer: str, keywords: Sequence[str]) -> float | None:
+    """Whitespace-insensitive share of keywords present in ``answer``; None without keywords.
+
+    >>> keyword_coverage("会議は8局 12課で構成", ["8局12課", "課長", "8局"])
+    0.6666666666666666
+    >>> keyword_coverage("anything", []) is None
+    True
+    """
+    needles = [normalize(k) for k in keywords if normalize(k)]
+    if not needles:
+        return None
+    haystack = normalize(answer)
+    return sum(1 for n in needles if n in haystack) / len(needles)
+
+
+def canonical_label(label: str) -> str:
+    """Canonical form of a municipality/column label (whitespace removed, aliases merged).
+
+    >>> canonical_label(" 牧方市 ")
+    '枚方市'
+    >>> canonical_label("コラム 1")
+    'コラム1'
+    """
+    norm = normalize(label)
+    return _LABEL_ALIASES.get(norm, norm)
+
+
+def case_coverage(cited_labels: Iterable[str], gold_labels: Iterable[str]) -> float | None:
+    """Share of gold municipalities/columns that appear among the cited ones; None without gold.
+
+    >>> case_coverage(["牧方市", "仙台市"], ["枚方市", "北海道"])
+    0.5
+    >>> case_coverage(["仙台市"], []) is None
+    True
+    """
+    gold = {canonical_label(g) for g in gold_labels if normalize(g)}
+    if not gold:
+        return None
+    cited = {canonical_label(c) for c in cited_labels}
+    return len(gold & cited) / len(gold)
+
+
+def abstention_scores(
+    predicted_abstained: Sequence[bool], answerable: Sequence[bool]
+) -> dict[str, float | int | None]:
+    """Precision/recall of abstention (positive class: unanswerable) and error counts.
+
+    ``false_abstentions`` counts answerable items the system abstained on; ``missed``
+    counts unanswerable items it answered. Precision/recall are None when undefined.
+
+    >>> s = abstention_scores([True, True, False, False], [False, True, True, True])
+    >>> (s["precision"], s["recall"], s["false_abstentions"], s["missed"])
+    (0.5, 1.0, 1, 0)
+    """
+    if len(predicted_abstained) != len(answerable):
+        raise ValueError("predicted_abstained and answerable must have the same length")
+    pairs = list(zip(predicted_abstained, answerable))
+    true_pos = sum(1 for abst, ans in pairs if abst and not ans)
+    predicted_pos = sum(1 for abst, _ in pairs if abst)
+    actual_pos = sum(1 for _, ans in pairs if not ans)
+    return {
+        "precision": true_pos / predicted_pos if predicted_pos else None,
+        "recall": true_pos / actual_pos if actual_pos else None,
+        "false_abstentions": sum(1 for abst, ans in pairs if abst and ans),
+        "missed": sum(1 for abst, ans in pairs if not abst and not ans),
+    }
+
+
+def percentile(values: Iterable[float | None], p: float) -> float | None:
+    """Linear-interpolation percentile (``p`` in 0..100) ignoring None; None when empty.
+
+    >>> percentile([1, 2, 3, 4], 50)
+    2.5
+    >>> percentile([10, None, 20], 100)
+    20.0
+    >>> percentile([], 90) is None
+    True
+    """
+    if not 0 <= p <= 100:
+        raise ValueError("p must be within 0..100")
+    data = sorted(float(v) for v in values if v is not None)
+    if not data:
+        return None
+    pos = (len(data) - 1) * p / 100.0
+    lo = math.floor(pos)
+    hi = math.ceil(pos)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    """Arithmetic mean ignoring None; None when no value is left.
+
+    >>> mean([1.0, None, 0.0])
+    0.5
+    >>> mean([None]) is None
+    True
+    """
+    data = [float(v) for v in values if v is not None]
+    return sum(data) / len(data) if data else None
