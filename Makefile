@@ -8,9 +8,15 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: setup run test bench ingest eval clean
+.PHONY: setup system-deps run test test-browser bench ingest eval clean
 
 setup: $(STAMP)
+
+# Debian packages for the real-browser test and readable screenshots (never `playwright install`).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto sans cjk" || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || \
+	  echo "chromium を導入できませんでした（root 権限が必要です）。ブラウザのテストは skip されます。"
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,8 +31,15 @@ run: setup
 	test -f $(TSUNAGARI_DATA_DIR)/chunks.jsonl || $(PY) -m ingest
 	$(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false
 
-test: setup
+test: setup system-deps
 	$(PY) -m pytest -q
+	$(PY) -m eval --check
+
+test-browser: setup system-deps
+	$(PY) -m pytest -q -m browser tests/test_app_browser.py
+
+eval: setup
+	$(PY) -m eval --system tsunagari bm25 dense vanilla
 
 bench: setup
 	$(PY) -m tsunagari.bench

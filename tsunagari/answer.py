@@ -186,16 +186,16 @@ class Answerer:
         q = validate_question(question, settings.max_question_chars)
         resolved = resolve(q, history, self.known)
         merged = _merge_filters(filters or Filters(), resolved.filters)
-        k = k or settings.top_k
+        k = max(k or settings.top_k, settings.top_k)
         hits = self.retriever.search(resolved.question, k=k, filters=merged)
         if not hits and not merged.is_empty() and resolved.entity:
             hits = self.retriever.search(resolved.question, k=k, filters=filters or Filters())
         verdict = self.checker.check(q)
         if verdict.abstain or not hits:
-            return Answer(q, decline(verdict, hits), True, (), tuple(hits),
+            return Answer(q, decline(verdict, hits[: settings.top_k]), True, (), tuple(hits),
                           resolved.question, notices=self.notices)
-        text, citations = compose(q, hits, self.retriever, settings.answer_sentences,
-                                  query=resolved.question)
+        text, citations = compose(q, hits[: settings.top_k], self.retriever,
+                                  settings.answer_sentences, query=resolved.question)
         return Answer(q, text, False, citations, tuple(hits), resolved.question,
                       notices=self.notices)
 

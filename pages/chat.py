@@ -1,0 +1,231 @@
+"""The chat page: questions, streamed answers with source cards, feedback and export."""
+
+import time
+
+import streamlit as st
+
+from tsunagari import appstate, ui
+from tsunagari.answer import validate_question
+from tsunagari.errors import IndexMissingError, InputError, TsunagariError
+from tsunagari.export import conversation_docx, conversation_markdown
+from tsunagari.feedback import FeedbackStore, citation_sources
+from tsunagari.index import read_manifest
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+STREAM_DELAY = 0.03  # seconds between streamed sentences
+
+settings = appstate.settings()
+msgs = appstate.messages()
+
+st.title("つながり")
+st.caption("地方版孤独・孤立対策官民連携プラットフォームの事例集に、出典（ページ）つきで答えます。")
+
+
+def _index_missing() -> None:
+    st.info(
+        "まだ索引（検索用のデータ）がありません。下の「索引を作成」を押すと、"
+        "資料フォルダの報告書から索引を作ります（1 分ほどかかります）。"
+    )
+    if st.button("索引を作成", type="primary"):
+        try:
+            report = appstate.run_ingest(settings)
+        except TsunagariError as exc:
+            st.error(str(exc))
+            st.stop()
+        st.session_state.flash = ui.ingest_summary(report)
+        st.rerun()
+    st.stop()
+
+
+try:
+    base_service = appstate.get_service(settings)
+except IndexMissingError:
+    _index_missing()
+except TsunagariError as exc:
+    st.error(str(exc))
+    st.stop()
+
+if flash := st.session_state.pop("flash", None):
+    st.success(flash)
+
+# --- Sidebar -----------------------------------------------------------------------------
+with st.sidebar:
+    st.button("新しい会話", icon=":material/add_comment:", on_click=appstate.new_conversation, width="stretch")
+
+    st.subheader("絞り込み")
+    opts = ui.filter_options(base_service.retriever.chunks)
+    point = st.selectbox(
+        "ポイント", [0, 1, 2, 3, 4, 5], key="f_point",
+        format_func=lambda p: ui.point_label(p) if p else "すべて",
+    )
+    municipality = st.selectbox(
+        "自治体", ["", *opts.municipalities], key="f_muni",
+        format_func=lambda m: m or "すべて",
+    )
+    scope_labels = dict(opts.scopes)
+    scope = st.selectbox(
+        "章・コラム", ["", *scope_labels], key="f_scope",
+        format_func=lambda v: scope_labels.get(v, "すべて"),
+    )
+    filters = ui.make_filters(point, municipality, scope)
+
+    modes = ["extractive"] + (["llm"] if settings.llm else [])
+    mode = st.radio(
+        "回答方式", modes, key="answer_mode",
+        index=modes.index(settings.answer_mode) if settings.answer_mode in modes else 0,
+        format_func=lambda m: appstate.MODE_LABELS[m] + (f"：{settings.llm}" if m == "llm" else ""),
+    )
+
+    st.subheader("索引の状態")
+    st.caption("  \n".join(ui.index_status_lines(read_manifest(settings))))
+
+    st.subheader("質問の例")
+    st.caption("押すと入力欄に入ります。")
+    for p, questions in ui.EXAMPLE_QUESTIONS.items():
+        with st.expander(ui.point_label(p)):
+            for i, q in enumerate(questions):
+                st.button(q, key=f"ex-{p}-{i}", on_click=appstate.fill_chat_input, args=(q,),
+                          width="stretch")
+
+    st.subheader("会話の保存")
+    export_box = st.container()
+
+service = base_service
+if mode != settings.answer_mode:
+    # The answer mode is passed through as a setting; the LLM backend reads it.
+    service = appstate.get_service(appstate.settings(answer_mode=mode))
+
+store = FeedbackStore.for_settings(settings)
+
+
+# --- Answers -----------------------------------------------------------------------------
+def _save_rating(msg: dict) -> None:
+    rating = st.session_state.get(f"fb-{msg['turn']}")
+    _store_feedback(msg, rating=rating)
+
+
+def _store_feedback(msg: dict, rating=None, comment=None) -> None:
+    answer = msg["answer"]
+    store.add(
+        key=f"{appstate.session_id()}-{msg['turn']}", question=answer.question,
+        answer=answer.answer, rating=rating, comment=comment, history=msg.get("history", []),
+        standalone_question=answer.standalone_question, abstained=answer.abstained,
+        mode=answer.mode, citations=citation_sources(answer.citations),
+        filters=msg.get("filters", {}),
+    )
+
+
+def _user_bubble(text: str) -> None:
+    with st.chat_message("user"):
+        st.html(f'<div class="tg-full">{ui.escape(text)}</div>')
+
+
+def _render_answer(msg: dict, fresh: bool = False) -> None:
+    answer, turn = msg["answer"], msg["turn"]
+    body, _ = ui.split_sources(answer.answer)
+    numbers = [c.n for c in answer.citations]
+    if fresh:  # stream the answer sentence by sentence (always as escaped HTML)
+        slot = st.empty()
+        shown = ""
+        for piece in ui.stream_pieces(body):
+            shown += piece
+            slot.html(ui.answer_html(shown, turn, numbers))
+            time.sleep(STREAM_DELAY)
+        slot.html(ui.answer_html(body, turn, numbers))
+    else:
+        st.html(ui.answer_html(body, turn, numbers))
+    for notice in answer.notices:
+        st.caption(f":material/info: {notice}")
+    if msg.get("filters_label"):
+        st.caption(msg["filters_label"])
+    if answer.citations:
+        terms = ui.query_terms(answer.standalone_question or answer.question,
+                               service.retriever.tokenizer)
+        st.markdown("**出典**")
+        for cit in answer.citations:
+            st.html(ui.source_card_html(cit, terms, turn))
+            pages = "、".join(str(p) for p in cit.chunk.pages)
+            with st.expander(f"[{cit.n}] の全文を見る（本資料 p.{pages}）"):
+                st.html(ui.chunk_html(cit.chunk, terms))
+    cols = st.columns([1, 5])
+    with cols[0]:
+        st.feedback("thumbs", key=f"fb-{turn}", on_change=_save_rating, args=(msg,))
+    with cols[1], st.expander("コメントを送る（任意）"):
+        comment = st.text_area(
+            "この回答へのご意見", key=f"fbc-{turn}",
+            placeholder="例：出典のページが違う／もっと具体的な事例がほしい",
+        )
+        if st.button("送信", key=f"fbs-{turn}"):
+            if comment.strip():
+                _store_feedback(msg, comment=comment.strip())
+                st.success("ご意見を保存しました。ありがとうございます。")
+            else:
+                st.warning("コメントを入力してください。")
+
+
+if not msgs:
+    with st.chat_message("assistant"):
+        st.markdown(
+            "こんにちは。地方版孤独・孤立対策官民連携プラットフォームの事例集について、"
+            "知りたいことを質問してください。回答には報告書のページと出典が付きます。"
+            "左の「質問の例」から選ぶこともできます。"
+        )
+        for notice in service.notices:
+            st.caption(f":material/info: {notice}")
+
+for m in msgs:
+    if m["role"] == "user":
+        _user_bubble(m["content"])
+    else:
+        with st.chat_message("assistant"):
+            _render_answer(m)
+
+prompt = st.chat_input("質問を入力してください（例：福祉以外の部署を巻き込むには？）",
+                       key="chat_input")
+pending = st.session_state.pop("pending_question", None)
+question = prompt if isinstance(prompt, str) else pending
+if question is not None and not question.strip():
+    question = None  # empty input is ignored
+
+if question:
+    try:
+        question = validate_question(question, settings.max_question_chars)
+    except InputError as exc:
+        st.warning(str(exc))
+        question = None
+
+if question:
+    history = [{"role": m["role"], "content": m["content"]} for m in msgs]
+    _user_bubble(question)
+    with st.chat_message("assistant"):
+        try:
+            with st.spinner("資料を検索しています…"):
+                answer = service.answerer.ask(question, history=history, filters=filters)
+        except TsunagariError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state.turn_counter = st.session_state.get("turn_counter", 0) + 1
+            msg = {
+                "role": "assistant", "content": answer.answer, "answer": answer,
+                "turn": f"t{st.session_state.turn_counter}", "history": history,
+                "filters": {k: v for k, v in vars(filters).items() if v},
+                "filters_label": ui.describe_filters(filters),
+            }
+            _render_answer(msg, fresh=True)
+            msgs.append({"role": "user", "content": question})
+            msgs.append(msg)
+
+with export_box:
+    if any(m["role"] == "assistant" for m in msgs):
+        stamp = time.strftime("%Y%m%d-%H%M")
+        label = ui.describe_filters(filters)
+        st.download_button(
+            "Markdown で保存", data=conversation_markdown(msgs, filters=label),
+            file_name=f"tsunagari-{stamp}.md", mime="text/markdown", icon=":material/description:", width="stretch",
+        )
+        st.download_button(
+            "Word メモで保存", data=conversation_docx(msgs, filters=label),
+            file_name=f"tsunagari-{stamp}.docx", mime=DOCX_MIME, icon=":material/article:", width="stretch",
+        )
+    else:
+        st.caption("回答が出ると、会話を Markdown や Word メモ（出典は脚注）で保存できます。")

@@ -1,0 +1,68 @@
+"""資料の管理: add a report to the corpus and rebuild the index with a progress bar."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from tsunagari import appstate, ui
+from tsunagari.errors import TsunagariError
+from tsunagari.feedback import FeedbackStore
+from tsunagari.index import read_manifest
+from tsunagari.upload import corpus_files, save_upload
+
+settings = appstate.settings()
+corpus_dir = Path(settings.corpus_dir)
+st.title("資料の管理")
+st.caption(f"資料フォルダ: {corpus_dir}")
+
+st.subheader("索引の状態")
+manifest = read_manifest(settings)
+st.markdown("  \n".join(ui.index_status_lines(manifest)))
+files = corpus_files(corpus_dir)
+if files:
+    st.dataframe(files, hide_index=True)
+
+st.subheader("報告書を追加")
+uploaded = st.file_uploader(
+    "報告書ファイル（.txt / .md / .pdf / .docx）", type=["txt", "md", "pdf", "docx"],
+    key="upload",
+)
+if uploaded is not None and st.button("資料フォルダに追加", type="primary"):
+    try:
+        saved = save_upload(corpus_dir, uploaded.name, uploaded.getvalue(), settings.max_file_mb)
+    except TsunagariError as exc:
+        st.error(str(exc))
+    else:
+        st.success(saved.message + " 「索引を更新」を押すと検索に反映されます。")
+
+st.subheader("索引を更新")
+st.caption("資料フォルダの内容から索引を作り直します。変更のない部分はそのまま使います。")
+if st.button("索引を更新", icon=":material/refresh:"):
+    try:
+        report = appstate.run_ingest(settings)
+    except TsunagariError as exc:
+        st.error(str(exc))
+    else:
+        st.success(ui.ingest_summary(report))
+        cols = st.columns(4)
+        cols[0].metric("追加", report.added)
+        cols[1].metric("更新", report.updated)
+        cols[2].metric("削除", report.deleted)
+        cols[3].metric("変更なし", report.unchanged)
+        for notice in report.notices:
+            st.info(notice)
+
+st.subheader("フィードバック")
+store = FeedbackStore.for_settings(settings)
+records = store.list()
+up = sum(1 for r in records if r.rating == 1)
+down = sum(1 for r in records if r.rating == 0)
+st.caption(f"これまでの評価: 👍 {up} 件／👎 {down} 件／コメントのみ "
+           f"{sum(1 for r in records if r.rating is None)} 件")
+if records:
+    path = Path(settings.data_dir) / "feedback_candidates.jsonl"
+    count = store.export_eval_candidates(path)
+    st.download_button(
+        f"評価用の候補として書き出す（JSONL、{count} 件）", data=path.read_bytes(),
+        file_name="feedback_candidates.jsonl", mime="application/jsonl", icon=":material/download:",
+    )

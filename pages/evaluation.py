@@ -1,0 +1,31 @@
+"""評価: the latest eval run (eval/out), or how to run one."""
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from tsunagari import ui
+from tsunagari.config import PROJECT_ROOT
+
+out_dir = Path(os.environ.get("TSUNAGARI_EVAL_OUT") or PROJECT_ROOT / "eval" / "out")
+st.title("評価")
+run = ui.load_eval_run(out_dir)
+if run is None:
+    st.info(
+        "まだ評価結果がありません。評価用の質問集（eval/qa.jsonl）で回答の質を測るには、"
+        "ターミナルで `make eval` を実行してください。終わるとここに結果が表示されます。"
+    )
+    st.stop()
+
+st.caption(f"最新の評価結果（{run.updated} 更新、{out_dir}）")
+st.subheader("指標")
+st.dataframe(ui.metrics_table(run.metrics), hide_index=True)
+if run.plots:
+    st.subheader("グラフ")
+    cols = st.columns(min(len(run.plots), 2))
+    for i, plot in enumerate(run.plots):
+        cols[i % len(cols)].image(plot, caption=Path(plot).stem)
+if run.report:
+    with st.expander("レポート（report.md）"):
+        st.markdown(run.report)

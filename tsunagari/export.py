@@ -1,0 +1,314 @@
+"""Export a conversation as Markdown or as a Word memo (.docx) with the citations as footnotes.
+
+python-docx has no footnote API: `conversation_docx` adds a real footnotes part
+(word/footnotes.xml, related from the document part) and places `w:footnoteReference` runs at
+each `[n]` marker, so Word and LibreOffice show true footnotes at the foot of the page.
+
+A conversation is a list of messages {"role": "user"|"assistant", "content": str, "answer":
+Answer | None}; only the roles, contents and the answers' citations are used.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from tsunagari.types import Citation
+
+TITLE = "つながり 相談メモ"
+SUBTITLE = "地方版孤独・孤立対策官民連携プラットフォーム 事例集からの回答"
+
+_REF = re.compile(r"\[(\d{1,3})\]")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def _body(answer_md: str) -> str:
+    head, sep, _ = answer_md.rpartition("**出典**")
+    return (head if sep else answer_md).strip()
+
+
+def citation_note(cit: Citation) -> str:
+    """The footnote text of a citation: where, section, page, original report and the quote.
+
+    >>> from tsunagari.types import Chunk
+    >>> c = Chunk("c", "d", "事例集", "x", (6,), section="2-1-2", municipality="仙台市",
+    ...           heading="＜庁外の巻き込み＞ ＜次＞", source_report="報告書", source_page="15/125")
+    >>> citation_note(Citation(1, c, "情報交換会を開催した。", 6, (6,)))
+    '仙台市／2-1-2 ＜庁外の巻き込み＞、本資料 p.6（出典: 報告書 p.15/125）「情報交換会を開催した。」'
+    """
+    c = cit.chunk
+    where = c.municipality or (f"{c.column}（{c.column_city}）" if c.column else "")
+    head = (f"{c.section} {c.heading.split(' ')[0]}" if c.heading
+            else f"{c.section} {c.section_title.split('／')[0]}").strip()
+    pages = "、".join(str(p) for p in cit.pages) or str(cit.page)
+    note = f"{where + '／' if where else ''}{head}、本資料 p.{pages}"
+    if c.source_report:
+        note += f"（出典: {c.source_report}" + (f" p.{c.source_page}" if c.source_page else "") + "）"
+    return note + f"「{cit.text}」"
+
+
+def _citations(message: dict[str, Any]) -> dict[int, Citation]:
+    answer = message.get("answer")
+    return {c.n: c for c in getattr(answer, "citations", ())} if answer is not None else {}
+
+
+def _turns(messages: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any] | None]]:
+    """(question, assistant message or None) pairs in order."""
+    turns: list[tuple[str, dict[str, Any] | None]] = []
+    for m in messages:
+        if m.get("role") == "user":
+            turns.append((str(m.get("content", "")), None))
+        elif m.get("role") == "assistant":
+            if turns and turns[-1][1] is None:
+                turns[-1] = (turns[-1][0], m)
+            else:
+                turns.append(("", m))
+    return turns
+
+
+def conversation_markdown(messages: Sequence[dict[str, Any]], created: str | None = None,
+                          filters: str = "") -> str:
+    """The conversation as Markdown; `[n]` become footnotes `[^q-n]` defined at the end.
+
+    >>> from tsunagari.types import Answer, Chunk
+    >>> c = Chunk("c", "d", "事例集", "x", (6,), section="2-1-2", municipality="仙台市")
+    >>> a = Answer("問", "回答です[1]。\\n\\n**出典**\\n- [1] 仙台市", False,
+    ...            (Citation(1, c, "引用文。", 6, (6,)),), ())
+    >>> md = conversation_markdown([{"role": "user", "content": "問"},
+    ...     {"role": "assistant", "content": a.answer, "answer": a}], created="2025-01-01 09:00")
+    >>> print(md)
+    # つながり 相談メモ
+    <BLANKLINE>
+    地方版孤独・孤立対策官民連携プラットフォーム 事例集からの回答（作成: 2025-01-01 09:00）
+    <BLANKLINE>
+    ## 質問 1
+    <BLANKLINE>
+    > 問
+    <BLANKLINE>
+    ### 回答
+    <BLANKLINE>
+    回答です[^1-1]。
+    <BLANKLINE>
+    [^1-1]: 仙台市／2-1-2、本資料 p.6「引用文。」
+    <BLANKLINE>
+    """
+    created = created or time.strftime("%Y-%m-%d %H:%M")
+    lines = [f"# {TITLE}", "", f"{SUBTITLE}（作成: {created}）", ""]
+    if filters:
+        lines += [filters, ""]
+    notes: list[str] = []
+    for q, (question, msg) in enumerate(_turns(messages), start=1):
+        lines += [f"## 質問 {q}", ""]
+        if question:
+            lines += ["> " + line for line in question.splitlines()] + [""]
+        if msg is None:
+            continue
+        cits = _citations(msg)
+        body = _body(str(msg.get("content", ""))) if cits else str(msg.get("content", "")).strip()
+
+        def ref(m: re.Match[str], q: int = q, cits: dict[int, Citation] = cits) -> str:
+            n = int(m.group(1))
+            return f"[^{q}-{n}]" if n in cits else m.group(0)
+
+        lines += ["### 回答", "", _REF.sub(ref, body), ""]
+        notes += [f"[^{q}-{n}]: {citation_note(c)}" for n, c in sorted(cits.items())]
+    if notes:
+        lines += notes + [""]
+    return "\n".join(lines)
+
+
+# --- Word memo with real footnotes ---------------------------------------------------------
+
+_FOOTNOTES_CT = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+_FOOTNOTES_RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes"
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_FOOTNOTES_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<w:footnotes xmlns:w="{_W}">'
+    '<w:footnote w:type="separator" w:id="-1"><w:p><w:pPr><w:spacing w:after="0" '
+    'w:line="240" w:lineRule="auto"/></w:pPr><w:r><w:separator/></w:r></w:p></w:footnote>'
+    '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:pPr><w:spacing w:after="0" '
+    'w:line="240" w:lineRule="auto"/></w:pPr><w:r><w:continuationSeparator/></w:r></w:p>'
+    "</w:footnote></w:footnotes>"
+)
+
+
+class _Footnotes:
+    """The footnotes part of a python-docx Document, created on first use."""
+
+    def __init__(self, document: Any) -> None:
+        from docx.opc.constants import RELATIONSHIP_TYPE as RT
+        from docx.opc.packuri import PackURI
+        from docx.opc.part import XmlPart
+        from docx.oxml import parse_xml
+
+        part = document.part
+        existing = [r.target_part for r in part.rels.values()
+                    if r.reltype == RT.FOOTNOTES and not r.is_external]
+        if existing:
+            self.part = existing[0]
+        else:
+            self.part = XmlPart(PackURI("/word/footnotes.xml"), _FOOTNOTES_CT,
+                                parse_xml(_FOOTNOTES_XML.encode("utf-8")), part.package)
+            part.relate_to(self.part, _FOOTNOTES_RT)
+            self._declare_separators(document)
+        from docx.oxml.ns import qn
+
+        ids = [int(f.get(qn("w:id"))) for f in self.part.element.findall(qn("w:footnote"))]
+        self.next_id = max([0, *ids]) + 1
+
+    @staticmethod
+    def _declare_separators(document: Any) -> None:
+        """Word expects the separator footnotes to be named in settings.xml."""
+        from docx.oxml import parse_xml
+
+        settings = document.settings.element
+        if settings.find(f"{{{_W}}}footnotePr") is None:
+            pr = parse_xml(f'<w:footnotePr xmlns:w="{_W}"><w:footnote w:id="-1"/>'
+                           '<w:footnote w:id="0"/></w:footnotePr>')
+            # footnotePr belongs before compat/rsids etc.; appending after known early
+            # elements keeps the schema order that Word validates.
+            anchor = None
+            for tag in ("compat", "rsids", "mathPr", "themeFontLang", "clrSchemeMapping",
+                        "shapeDefaults", "decimalSymbol", "listSeparator"):
+                anchor = settings.find(f"{{{_W}}}{tag}")
+                if anchor is not None:
+                    break
+            if anchor is not None:
+                anchor.addprevious(pr)
+            else:
+                settings.append(pr)
+
+    def add(self, paragraph: Any, text: str) -> int:
+        """Append a footnote with `text` and put its reference mark at the end of `paragraph`."""
+        from docx.oxml import parse_xml
+        from docx.oxml.ns import qn
+
+        fid = self.next_id
+        self.next_id += 1
+        note = parse_xml(
+            f'<w:footnote xmlns:w="{_W}" w:id="{fid}"><w:p><w:pPr><w:pStyle w:val="FootnoteText"/>'
+            '</w:pPr><w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr><w:footnoteRef/></w:r>'
+            '<w:r><w:t xml:space="preserve"> </w:t></w:r></w:p></w:footnote>'
+        )
+        t = note.findall(f".//{qn('w:t')}")[-1]
+        t.text = " " + text
+        self.part.element.append(note)
+        run = paragraph.add_run()
+        run.font.superscript = True
+        ref = parse_xml(f'<w:footnoteReference xmlns:w="{_W}" w:id="{fid}"/>')
+        run._r.append(ref)
+        return fid
+
+
+def _ensure_footnote_styles(document: Any) -> None:
+    """Add the FootnoteText paragraph style (small type) if the template lacks it."""
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.shared import Pt
+
+    names = {s.name for s in document.styles}
+    if "footnote text" not in {n.lower() for n in names}:
+        style = document.styles.add_style("Footnote Text", WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = document.styles["Normal"]
+        style.font.size = Pt(8)
+        style.element.get_or_add_pPr()
+    # python-docx names the style id "FootnoteText" for "Footnote Text".
+
+
+def _add_inline(paragraph: Any, text: str, notes: _Footnotes | None,
+                cits: dict[int, Citation], seen: dict[int, int]) -> list[int]:
+    """Add text with **bold** runs; each known [n] becomes a footnote reference.
+
+    `seen` maps citation numbers already given a footnote (in this answer) to its footnote id.
+    """
+    used = []
+    pos = 0
+    tokens = re.compile(r"\*\*(.+?)\*\*|\[(\d{1,3})\]")
+    for m in tokens.finditer(text):
+        if m.start() > pos:
+            paragraph.add_run(text[pos : m.start()])
+        if m.group(1) is not None:
+            paragraph.add_run(m.group(1)).bold = True
+        else:
+            n = int(m.group(2))
+            if n in cits and notes is not None:
+                if n in seen:  # a repeated marker: a short note pointing to the first one
+                    notes.add(paragraph, f"注{seen[n]}と同じ出典（[{n}]）。")
+                else:
+                    seen[n] = notes.add(paragraph, citation_note(cits[n]))
+                used.append(n)
+            else:
+                paragraph.add_run(m.group(0))
+        pos = m.end()
+    if pos < len(text):
+        paragraph.add_run(text[pos:])
+    return used
+
+
+def conversation_docx(messages: Sequence[dict[str, Any]], created: str | None = None,
+                      filters: str = "") -> bytes:
+    """The conversation as a Word memo (.docx bytes) with each citation as a real footnote."""
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    created = created or time.strftime("%Y-%m-%d %H:%M")
+    doc = Document()
+    normal = doc.styles["Normal"]
+    normal.font.size = Pt(10.5)
+    # East Asian font so that Japanese renders with a Japanese face in Word.
+    fonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
+    fonts.set(qn("w:eastAsia"), "游明朝")
+    _ensure_footnote_styles(doc)
+    notes = _Footnotes(doc)
+
+    doc.add_heading(TITLE, level=0)
+    doc.add_paragraph(f"{SUBTITLE}（作成: {created}）")
+    if filters:
+        doc.add_paragraph(filters)
+    for q, (question, msg) in enumerate(_turns(messages), start=1):
+        doc.add_heading(f"質問 {q}", level=1)
+        if question:
+            doc.add_paragraph(question, style="Intense Quote")
+        if msg is None:
+            continue
+        cits = _citations(msg)
+        content = str(msg.get("content", ""))
+        body = _body(content) if cits else content.strip()
+        doc.add_heading("回答", level=2)
+        seen: dict[int, int] = {}
+        for line in body.splitlines():
+            line = line.rstrip()
+            if not line.strip():
+                continue
+            if re.match(r"^\s*[-*・]\s+", line):
+                p = doc.add_paragraph(style="List Bullet")
+                _add_inline(p, re.sub(r"^\s*[-*・]\s+", "", line), notes, cits, seen)
+            else:
+                p = doc.add_paragraph()
+                _add_inline(p, line.lstrip("#").strip(), notes, cits, seen)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def docx_footnotes(data: bytes) -> list[str]:
+    """Texts of the user footnotes of a .docx (used by tests and for checking an export)."""
+    from docx import Document
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import qn
+
+    doc = Document(io.BytesIO(data))
+    for rel in doc.part.rels.values():
+        if rel.reltype == RT.FOOTNOTES:
+            root = parse_xml(rel.target_part.blob)
+            out = []
+            for fn in root.findall(qn("w:footnote")):
+                if int(fn.get(qn("w:id"))) > 0:
+                    out.append("".join(t.text or "" for t in fn.iter(qn("w:t"))).strip())
+            return out
+    return []

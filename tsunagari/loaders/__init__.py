@@ -1,0 +1,59 @@
+"""Read one report file of any supported format into a `Document` (dispatch by suffix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tsunagari.errors import InputError
+from tsunagari.loaders.sidecar import SIDECAR_SUFFIXES, read_sidecar
+from tsunagari.types import Document
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx")
+__all__ = ["SIDECAR_SUFFIXES", "SUPPORTED_SUFFIXES", "load_bytes", "load_document", "read_sidecar"]
+
+
+def load_bytes(name: str, data: bytes, meta: dict | None = None, path: str = "") -> Document:
+    """A Document from a file's bytes; raises InputError (Japanese, naming the file)."""
+    from tsunagari.load import content_hash
+
+    suffix = Path(name).suffix.lower()
+    meta = meta or {}
+    if not data.strip():
+        raise InputError(f"{name} は空のファイルです。")
+    if suffix == ".pdf":
+        from tsunagari.loaders.pdf import read_pdf
+
+        loaded = read_pdf(name, data)
+    elif suffix == ".docx":
+        from tsunagari.loaders.word import read_docx
+
+        loaded = read_docx(name, data)
+    elif suffix in (".txt", ".md"):
+        from tsunagari.loaders.textfile import read_text
+
+        loaded = read_text(name, data, markdown=suffix == ".md")
+    else:
+        raise InputError(
+            f"{name} は対応していない形式です（{suffix or '拡張子なし'}）。"
+            f"対応形式: {' '.join(SUPPORTED_SUFFIXES)}"
+        )
+    first_page = int(meta.get("first_page", loaded.first_page) or 1)
+    return Document(
+        doc_id=str(meta.get("doc_id") or Path(name).stem),
+        title=str(meta.get("title") or loaded.title or Path(name).stem),
+        path=path or name,
+        text=loaded.text,
+        content_hash=content_hash(data),
+        first_page=first_page,
+        publisher=str(meta.get("publisher", "")),
+        survey_period=str(meta.get("survey_period") or meta.get("date") or ""),
+        format=str(meta.get("format") or loaded.format),
+        pages=loaded.pages,
+    )
+
+
+def load_document(path: Path, meta: dict | None = None) -> Document:
+    """Load one report file with its sidecar metadata (read from disk unless given)."""
+    path = Path(path)
+    meta = read_sidecar(path) if meta is None else meta
+    return load_bytes(path.name, path.read_bytes(), meta, str(path))

