@@ -28,6 +28,45 @@ _GENERIC = {
 }
 
 
+# "How many / how much" questions and the unit each asks for.
+_QUANTITY = re.compile(
+    r"いくら|何\s*(円|人|名|団体|回|件|か所|箇所|カ所|割|%|％|パーセント|年|日|歳|社|校|課|局)"
+    r"|(人数|件数|団体数|回数|金額|予算額|割合)(は|を|が|も)"
+)
+_UNIT_OF = {"いくら": "円", "金額": "円", "予算額": "円", "人数": "人", "件数": "件",
+            "団体数": "団体", "回数": "回", "割合": "%", "パーセント": "%", "％": "%", "名": "人",
+            "カ所": "か所", "箇所": "か所"}
+_NUMBER = r"[0-9０-９一二三四五六七八九十百千万]+"
+# Questions that ask which real city an anonymised column city (A市, B市, C市) is.
+_ANONYMISED = re.compile(r"[ABCＡＢＣ]市.*(どこ|市名|実名|本当の名前|正式名|名前)")
+
+
+def quantity_units(question: str) -> list[str]:
+    """Units of the quantities a question asks for.
+
+    >>> quantity_units("何団体が参加して、会議は年に何回開かれていますか？")
+    ['団体', '回']
+    >>> quantity_units("交付金はいくら出ますか")
+    ['円']
+    >>> quantity_units("どんな工夫をしましたか")
+    []
+    """
+    units = []
+    for m in _QUANTITY.finditer(question):
+        word = m.group(1) or m.group(2) or m.group(0)
+        unit = _UNIT_OF.get(word, word)
+        if unit not in units:
+            units.append(unit)
+    return units
+
+
+def states_quantity(texts: Sequence[str], unit: str) -> bool:
+    """Whether any text states a number with the unit (e.g. 8回, 3倍, 54自治体 for 団体)."""
+    pattern = {"%": rf"{_NUMBER}\s*(%|％|割)", "円": rf"{_NUMBER}\s*(円|万円|億円|倍)"}.get(
+        unit, rf"{_NUMBER}\s*{re.escape(unit)}")
+    return any(re.search(pattern, normalize(t)) for t in texts)
+
+
 @dataclass(frozen=True)
 class ScopeVerdict:
     """Whether to decline, and the terms that the reports never mention."""
@@ -54,8 +93,18 @@ class ScopeChecker:
     def in_corpus(self, term: str) -> bool:
         return _compact(term) in self._corpus
 
-    def check(self, question: str) -> ScopeVerdict:
-        """Decline when a proper noun or an asked-for fact type is absent from the corpus."""
+    def check(self, question: str, passages: Sequence[str] = ()) -> ScopeVerdict:
+        """Decline when a named thing, an asked-for fact type or figure is not in the reports.
+
+        `passages` are the texts retrieved for the question: a "how many" question is
+        declined when none of them states a number with the asked unit.
+        """
+        if _ANONYMISED.search(normalize(question)):
+            return ScopeVerdict(True, ("市の実名",), "anonymised")
+        units = quantity_units(question)
+        if units and passages and not any(states_quantity(passages, u) for u in units):
+            return ScopeVerdict(True, tuple(f"何{u}" if u != "円" else "金額" for u in units),
+                                "no-figure")
         morphs = self._morphemes(question)
         missing: list[str] = []
         content: list[str] = []

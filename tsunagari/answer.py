@@ -57,14 +57,19 @@ def _quotable(hit: Hit) -> list[tuple[str, int]]:
 
 
 def _score_sentences(hits: Sequence[Hit], retriever: Retriever, query: str) -> list[_Sentence]:
-    tokens = set(retriever.tokenizer(query)) if retriever.tokenizer else set()
+    """Score sentences by the query terms they (or their chunk's heading) share, idf-weighted."""
+    tokens = set(retriever.query_tokens(query))
     out = []
     for hit in hits:
         prior = 1.0 / (1 + 0.35 * (hit.rank - 1))
+        c = hit.chunk
+        context = set(retriever.tokenizer(f"{c.section_title} {c.heading} {c.question}")) \
+            if retriever.tokenizer else set()
         for text, offset in _quotable(hit):
             stoks = set(retriever.tokenizer(text)) if retriever.tokenizer else set()
-            overlap = sum(retriever.idf.get(t, 1.0) for t in tokens & stoks)
-            score = prior * (0.5 + overlap / math.sqrt(max(len(text), 20) / 20))
+            own = sum(retriever.idf.get(t, 1.0) for t in tokens & stoks)
+            inherited = 0.3 * sum(retriever.idf.get(t, 1.0) for t in (tokens & context) - stoks)
+            score = prior * (0.5 + (own + inherited) / math.sqrt(max(len(text), 20) / 20))
             out.append(_Sentence(hit, text, offset, score))
     return out
 
@@ -81,20 +86,24 @@ def _label(hit: Hit) -> str:
 
 def _select(sentences: list[_Sentence], limit: int, per_hit: int = 2,
             floor: float = 0.45) -> list[_Sentence]:
-    """Best sentences, at most `per_hit` per chunk, none far below the best one."""
-    chosen: list[_Sentence] = []
-    count: dict[str, int] = {}
-    best = max((s.score for s in sentences), default=0.0)
-    for s in sorted(sentences, key=lambda s: -s.score):
-        if s.score < best * floor:
+    """Best sentences, at most `per_hit` per chunk, none far below the best one.
+
+    The best sentence of the top-ranked passage is always kept: retrieval (which also
+    uses meaning, not only shared words) judged that passage the most relevant.
+    """
+    ordered = sorted(sentences, key=lambda s: -s.score)
+    top = [s for s in ordered if s.hit.rank == 1][:1]
+    chosen: list[_Sentence] = list(top)
+    count: dict[str, int] = {s.hit.chunk.chunk_id: 1 for s in top}
+    best = ordered[0].score if ordered else 0.0
+    for s in ordered:
+        if len(chosen) >= limit or s.score < best * floor:
             break
         cid = s.hit.chunk.chunk_id
-        if count.get(cid, 0) >= per_hit:
+        if s in chosen or count.get(cid, 0) >= per_hit:
             continue
         chosen.append(s)
         count[cid] = count.get(cid, 0) + 1
-        if len(chosen) >= limit:
-            break
     return chosen
 
 
@@ -114,10 +123,10 @@ def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int
         if c.chunk_id not in numbers:
             numbers[c.chunk_id] = len(numbers) + 1
             quoted = [x for x in chosen if x.hit.chunk.chunk_id == c.chunk_id]
-            pages = tuple(sorted({c.page_at(x.offset) for x in quoted}))
+            # `page`: where the first quote stands; `pages`: every page of the passage.
             citations.append(Citation(n=numbers[c.chunk_id], chunk=c,
                                       text="".join(x.text for x in quoted),
-                                      page=c.page_at(quoted[0].offset), pages=pages))
+                                      page=c.page_at(quoted[0].offset), pages=c.pages))
         groups.setdefault(_label(s.hit), []).append(f"{s.text}[{numbers[c.chunk_id]}]")
     labels = [lab.split("（")[0] for lab in groups]
     lead_names = "、".join(dict.fromkeys(labels[:3]))
@@ -151,7 +160,13 @@ def format_sources(citations: Sequence[Citation]) -> str:
 def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
     """The Japanese refusal, naming what is missing and suggesting nearby topics."""
     lines = [NOT_FOUND]
-    if verdict.missing:
+    if verdict.reason == "anonymised":
+        lines.append("ヒアリング先の自治体は、資料では地方と規模（例：中国地方、小都市）だけが示され、"
+                     "市の名前は伏せられています。")
+    elif verdict.reason == "no-figure":
+        names = "」「".join(verdict.missing)
+        lines.append(f"お尋ねの数値（「{names}」）は、関連する箇所にも書かれていません。")
+    elif verdict.missing:
         names = "」「".join(verdict.missing)
         lines.append(f"「{names}」についての記述はこの資料にありません。")
     topics = []
@@ -190,7 +205,7 @@ class Answerer:
         hits = self.retriever.search(resolved.question, k=k, filters=merged)
         if not hits and not merged.is_empty() and resolved.entity:
             hits = self.retriever.search(resolved.question, k=k, filters=filters or Filters())
-        verdict = self.checker.check(q)
+        verdict = self.checker.check(q, [h.chunk.text for h in hits[:3]])
         if verdict.abstain or not hits:
             return Answer(q, decline(verdict, hits[: settings.top_k]), True, (), tuple(hits),
                           resolved.question, notices=self.notices)

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(default=2.0, ge=0, description="RRF weight of the BM25 list.")
     dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of the dense list.")
     rrf_k: int = Field(default=60, ge=1, description="The k constant of reciprocal rank fusion.")
+    focus_weight: float = Field(
+        default=2.0, ge=0,
+        description="RRF weight of the chunks of a municipality, column or point that the "
+        "question names explicitly.",
+    )
     chunk_size: int = Field(
         default=400, ge=100, description="Target chunk length in characters (split only at 。)."
     )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from tsunagari.config import Settings
+from tsunagari.followup import find_entities
+from tsunagari.lexicon import expand
 from tsunagari.index import data_paths, load_chunks_with_tokens, vector_store
 from tsunagari.structure import canonical_municipality
 from tsunagari.textja import Tokenizer, default_tokenizer
@@ -78,8 +81,12 @@ class Retriever:
             self._store = vector_store(self.settings, self.embedder)
         return self._store
 
+    def query_tokens(self, query: str) -> list[str]:
+        """Query tokens expanded with the report's vocabulary (see lexicon.py)."""
+        return expand(self.tokenizer(query)) if self.tokenizer else []
+
     def bm25_ranking(self, query: str, allowed: np.ndarray, n: int) -> list[int]:
-        tokens = self.tokenizer(query) if self.tokenizer else []
+        tokens = self.query_tokens(query)
         if not tokens:
             return []
         scores = self.bm25.get_scores(tokens)
@@ -89,7 +96,7 @@ class Retriever:
 
     def bm25_scores(self, query: str) -> np.ndarray:
         """Raw BM25 scores of all chunks for a query."""
-        tokens = self.tokenizer(query) if self.tokenizer else []
+        tokens = self.query_tokens(query)
         return self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.chunks))
 
     def dense_ranking(self, query: str, filters: Filters, n: int) -> list[str]:
@@ -118,7 +125,12 @@ class Retriever:
             dense_ids = [cid for cid in self.dense_ranking(query, filters, n)
                          if cid in by_id and allowed[by_id[cid]]]
             rankings.append((dense_ids, self.settings.dense_weight))
-        fused = rrf(rankings, self.settings.rrf_k)[:k]
+        fused = rrf(rankings, self.settings.rrf_k)
+        focus = self.focus(query, [cid for cid, _ in fused], allowed)
+        if focus:
+            rankings.append((focus, self.settings.focus_weight))
+            fused = rrf(rankings, self.settings.rrf_k)
+        fused = fused[:k]
         hits = []
         for rank, (cid, score) in enumerate(fused, start=1):
             hits.append(Hit(
@@ -127,6 +139,46 @@ class Retriever:
                 dense_rank=dense_ids.index(cid) + 1 if cid in dense_ids else None,
             ))
         return hits
+
+
+    def focus(self, query: str, order: list[str], allowed: np.ndarray) -> list[str]:
+        """Chunks of the cases, columns or point that the question names, best first."""
+        names = set(find_entities(query, self.known_entities))
+        points = mentioned_points(query)
+        if not names and not points:
+            return []
+        rank = {cid: i for i, cid in enumerate(order)}
+        picked = [
+            c.chunk_id for i, c in enumerate(self.chunks)
+            if allowed[i] and ((c.municipality in names) or (c.column_city[:2] in names)
+                               or (c.point in points and c.kind in ("case", "table")))
+        ]
+        return sorted(picked, key=lambda cid: rank.get(cid, len(rank)))
+
+    @property
+    def known_entities(self) -> list[str]:
+        return sorted({c.municipality for c in self.chunks if c.municipality})
+
+
+_POINT_REF = re.compile(
+    r"(?:ポイント|point)\s*([①-⑤1-5１-５])|([①-⑤])|([1-5１-５一二三四五])\s*(?:つ目|番目)のポイント"
+)
+
+
+def mentioned_points(query: str) -> set[int]:
+    """Points (1–5) that a question refers to explicitly.
+
+    >>> sorted(mentioned_points("そのうち3つ目のポイントの事例は？ ④も"))
+    [3, 4]
+    >>> mentioned_points("首長を巻き込むには")
+    set()
+    """
+    out = set()
+    for m in _POINT_REF.finditer(query):
+        ch = next(g for g in m.groups() if g)
+        out.add("①②③④⑤".find(ch) + 1 if ch in "①②③④⑤"
+                else "12345１２３４５一二三四五".find(ch) % 5 + 1)
+    return out
 
 
 def _where(filters: Filters) -> dict | None:
