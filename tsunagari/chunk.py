@@ -13,6 +13,11 @@ from tsunagari.textja import Splitter, split_sentences
 from tsunagari.types import Chunk, Document
 
 
+# Bump when chunking changes, so cached chunks (data_dir/cache) are rebuilt.
+CHUNKER_VERSION = "2"
+LEGACY_FORMATS = ("pdf-text",)
+
+
 @dataclass(frozen=True)
 class _Piece:
     """A sentence (or heading line) with its speaker and printed pages."""
@@ -110,7 +115,15 @@ def _chunk_id(doc_id: str, ctx: Context, text: str) -> str:
 def chunk_document(
     doc: Document, size: int = 400, splitter: Splitter = split_sentences
 ) -> list[Chunk]:
-    """Turn a document into chunks; a case or a Q&A never shares a chunk with the next."""
+    """Turn a document into chunks; a case or a Q&A never shares a chunk with the next.
+
+    The first report (format "pdf-text": text extracted from a PDF with hard-wrapped lines and
+    printed page numbers) uses its dedicated profile; every other report the generic one.
+    """
+    if doc.format not in LEGACY_FORMATS:
+        from tsunagari.genchunk import chunk_generic
+
+        return chunk_generic(doc, size, splitter)
     lines, pages = recover(doc.text, doc.first_page)
     paragraphs = parse(lines)
     lookup = source_lookup(parse_source_table(lines))
@@ -225,11 +238,12 @@ def _table_chunks(
         by_section.setdefault(row.section, []).append(row)
     out = []
     for section, rows in sorted(by_section.items()):
+        # Rows as printed (section number on a section's first row, the report's
+        # spelling of the name), with the canonical name added where it differs.
         body = "\n".join(
-            f"{r.municipality}"
-            + (f"（報告書の表記：{r.name_in_report}）" if r.name_in_report != r.municipality else "")
-            + f"：{r.report} {r.page}"
-            for r in rows
+            (f"{section} " if i == 0 else "") + f"{r.name_in_report} {r.report} {r.page}"
+            + (f"（{r.municipality}）" if r.name_in_report != r.municipality else "")
+            for i, r in enumerate(rows)
         )
         text = f"2-6. 各アクション事例の引用報告書一覧（{section}）\n{body}"
         pages = tuple(sorted({r.pdf_page for r in rows}))

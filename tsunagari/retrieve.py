@@ -144,20 +144,30 @@ class Retriever:
     def focus(self, query: str, order: list[str], allowed: np.ndarray) -> list[str]:
         """Chunks of the cases, columns or point that the question names, best first."""
         names = set(find_entities(query, self.known_entities))
-        points = mentioned_points(query)
-        if not names and not points:
+        points = mentioned_points(query) or (set() if names else topic_points(query))
+        plain = query.replace("の", "")
+        sections = {c.section for c in self.chunks
+                    if 2 <= len(_short_title(c)) <= 12 and _short_title(c) in plain}
+        if not names and not points and not sections:
             return []
         rank = {cid: i for i, cid in enumerate(order)}
         picked = [
             c.chunk_id for i, c in enumerate(self.chunks)
             if allowed[i] and ((c.municipality in names) or (c.column_city[:2] in names)
-                               or (c.point in points and c.kind in ("case", "table")))
+                               or (c.point in points and c.kind in ("case", "table"))
+                               or c.section in sections)
         ]
         return sorted(picked, key=lambda cid: rank.get(cid, len(rank)))
 
     @property
     def known_entities(self) -> list[str]:
         return sorted({c.municipality for c in self.chunks if c.municipality})
+
+
+def _short_title(c: Chunk) -> str:
+    """A section's own title without numbering (e.g. '総括', '調査期間')."""
+    title = c.section_title.split("／")[-1]
+    return re.sub(r"^第\s*\d+\s*章[：:]?\s*", "", title).strip()
 
 
 _POINT_REF = re.compile(
@@ -179,6 +189,24 @@ def mentioned_points(query: str) -> set[int]:
         out.add("①②③④⑤".find(ch) + 1 if ch in "①②③④⑤"
                 else "12345１２３４５一二三四五".find(ch) % 5 + 1)
     return out
+
+
+_POINT_TOPICS = (
+    (1, re.compile(r"部局横断|庁内連携|他部局|他の部署|他部署|部署を")),
+    (2, re.compile(r"首長|キーパーソン|市長|知事|トップ")),
+    (3, re.compile(r"連携実績のない|新たな(?:民間)?団体|民間団体の巻き込み|民間団体を巻き込")),
+    (4, re.compile(r"課題の議論|施策の設定|一緒に(?:課題|議論)")),
+    (5, re.compile(r"対等|水平的連携|上下関係|フラット")),
+)
+
+
+def topic_points(query: str) -> set[int]:
+    """Points whose own key terms a question uses (a weaker cue than naming the point).
+
+    >>> sorted(topic_points("行政と民間団体が対等な関係で運営している例"))
+    [5]
+    """
+    return {p for p, pattern in _POINT_TOPICS if pattern.search(query)}
 
 
 def _where(filters: Filters) -> dict | None:
