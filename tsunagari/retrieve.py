@@ -130,6 +130,8 @@ class Retriever:
         if focus:
             rankings.append((focus, self.settings.focus_weight))
             fused = rrf(rankings, self.settings.rrf_k)
+        if wants_many(query):
+            fused = diversify(fused, self.chunks, by_id)
         fused = fused[:k]
         hits = []
         for rank, (cid, score) in enumerate(fused, start=1):
@@ -144,6 +146,10 @@ class Retriever:
     def focus(self, query: str, order: list[str], allowed: np.ndarray) -> list[str]:
         """Chunks of the cases, columns or point that the question names, best first."""
         names = set(find_entities(query, self.known_entities))
+        if _PREFECTURES.search(query):
+            names |= {n for n in self.known_entities if n.endswith(("県", "道", "都", "府"))}
+        if _SMALL_CITIES.search(query):
+            names |= {c.column_city[:2] for c in self.chunks if c.city_size == "小都市"}
         points = mentioned_points(query) or (set() if names else topic_points(query))
         plain = query.replace("の", "")
         sections = {c.section for c in self.chunks
@@ -162,6 +168,37 @@ class Retriever:
     @property
     def known_entities(self) -> list[str]:
         return sorted({c.municipality for c in self.chunks if c.municipality})
+
+
+_PREFECTURES = re.compile(r"都道府県|県・道|県や道|県と道|県が主体|広域自治体")
+_SMALL_CITIES = re.compile(r"小さな(?:市|町|自治体)|小規模な?(?:市|町|自治体)|小都市")
+_MANY = re.compile(
+    r"全部|すべて|全て|まとめて|比べ|比較|一覧|それぞれ|各市|両方|複数の|いくつか|挙げて|"
+    r"どの(?:自治体|県|市)|事例には"
+)
+
+
+def wants_many(query: str) -> bool:
+    """Whether a question asks for several cases.
+
+    >>> wants_many("首長を巻き込んだ事例を全部挙げて")
+    True
+    >>> wants_many("仙台市はどうやって他部局を巻き込んだ？")
+    False
+    """
+    return bool(_MANY.search(query))
+
+
+def diversify(fused: list[tuple[str, float]], chunks: list[Chunk],
+              by_id: dict[str, int]) -> list[tuple[str, float]]:
+    """Stable re-order that puts each case's or column's best chunk ahead of its others."""
+    first, rest, seen = [], [], set()
+    for cid, score in fused:
+        c = chunks[by_id[cid]]
+        label = f"{c.municipality}{c.section}" if c.municipality else (c.column or c.section)
+        (rest if label in seen else first).append((cid, score))
+        seen.add(label)
+    return first + rest
 
 
 def _short_title(c: Chunk) -> str:
