@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from tsunagari.abstain import ScopeChecker, ScopeVerdict
 from tsunagari.errors import InputError
 from tsunagari.followup import resolve
-from tsunagari.retrieve import Retriever
+from tsunagari.retrieve import Retriever, wants_many
 from tsunagari.textja import split_sentences
 from tsunagari.types import POINT_MARKS, Answer, Citation, Filters, Hit
 
@@ -112,7 +112,12 @@ def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int
     """Extractive Markdown answer: a lead, then quoted sentences grouped by case, with [n]."""
     wants_sources = any(w in question for w in ("出典", "報告書", "引用", "ページ"))
     quotable = [h for h in hits if h.chunk.kind != "table" or wants_sources]
-    chosen = _select(_score_sentences(quotable, retriever, query or question), limit)
+    scored = _score_sentences(quotable, retriever, query or question)
+    if wants_many(question):
+        # A question about several cases: one sentence per passage, from more passages.
+        chosen = _select(scored, limit, per_hit=1, floor=0.25)
+    else:
+        chosen = _select(scored, limit)
     # Keep the retrieval order of chunks, and document order of sentences within a chunk.
     chosen.sort(key=lambda s: (s.hit.rank, s.offset))
     numbers: dict[str, int] = {}
@@ -141,12 +146,30 @@ def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int
     return "\n".join(lines).strip(), tuple(citations)
 
 
+def page_range(pages: Sequence[int]) -> str:
+    """Printed pages as a compact range.
+
+    >>> page_range([16, 17])
+    '16–17'
+    >>> page_range([6])
+    '6'
+    >>> page_range([3, 5])
+    '3、5'
+    """
+    pages = sorted(set(pages))
+    if not pages:
+        return ""
+    if len(pages) > 1 and pages == list(range(pages[0], pages[-1] + 1)):
+        return f"{pages[0]}–{pages[-1]}"
+    return "、".join(str(p) for p in pages)
+
+
 def format_sources(citations: Sequence[Citation]) -> str:
     """The citation list under an answer (case, section, page, original report)."""
     rows = ["**出典**"]
     for cit in citations:
         c = cit.chunk
-        page = "、".join(str(p) for p in cit.pages) or str(cit.page)
+        page = page_range(cit.pages) or str(cit.page)
         where = c.municipality or (f"{c.column}（{c.column_city}）" if c.column else "")
         head = f"{c.section} {c.heading.split(' ')[0]}".strip() if c.heading else \
             f"{c.section} {c.section_title}".strip()
