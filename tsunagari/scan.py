@@ -1,4 +1,4 @@
-"""Find the reports in a corpus folder, cheaply: sizes, content hashes, sidecars and per-file problems."""
+"""Find the reports in a corpus folder cheaply: sizes, content hashes, sidecars, per-file problems."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class SourceFile:
     path: Path
     size: int
     data_hash: str
+    mtime: float = 0.0
     meta: dict = field(default_factory=dict, compare=False, hash=False)
     meta_hash: str = ""
 
@@ -99,13 +100,14 @@ def scan_corpus(
             continue
         meta_hash = hashlib.sha256(json.dumps(meta, sort_keys=True, ensure_ascii=False,
                                               default=str).encode()).hexdigest()[:16]
-        files.append(SourceFile(path, size, _hash_file(path), meta, meta_hash))
+        files.append(SourceFile(path, size, _hash_file(path), path.stat().st_mtime, meta,
+                                meta_hash))
     return _dedupe(files, problems, prefer)
 
 
 def _dedupe(files: list[SourceFile], problems: list[FileProblem],
             prefer: frozenset[str]) -> tuple[list[SourceFile], list[FileProblem]]:
-    ordered = sorted(files, key=lambda f: (f.name not in prefer, f.name))
+    ordered = sorted(files, key=lambda f: (f.name not in prefer, f.mtime, f.name))
     by_hash: dict[str, SourceFile] = {}
     by_id: dict[str, SourceFile] = {}
     kept: list[SourceFile] = []
@@ -126,3 +128,20 @@ def _dedupe(files: list[SourceFile], problems: list[FileProblem],
     kept.sort(key=lambda f: f.name)
     problems.sort(key=lambda p: p.file)
     return kept, problems
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """What a refresh did to one report (status: new | changed | unchanged | removed | kept)."""
+
+    file: str
+    doc_id: str
+    title: str
+    status: str
+    chunks: int
+    added_chunks: int = 0
+    removed_chunks: int = 0
+
+
+STATUS_LABELS = {"new": "追加", "changed": "更新", "unchanged": "変更なし", "removed": "削除",
+                 "kept": "前回の内容を維持"}

@@ -40,8 +40,13 @@ def open_service(settings: Settings, choice: EmbedderChoice | None = None) -> Se
     return Service(settings, choice, retriever, Answerer(retriever, notices=notices))
 
 
-def ingest(settings: Settings, choice: EmbedderChoice | None = None, progress=None) -> IngestReport:
-    """Build or refresh the index with the configured embedder."""
+def ingest(settings: Settings, choice: EmbedderChoice | None = None, progress=None,
+           log=None) -> IngestReport:
+    """Build or refresh the index with the configured embedder.
+
+    `progress(iterable, total=)` wraps the embedding loop; `log(message)` receives Japanese
+    progress lines (one per file). Per-file changes and problems are in the report.
+    """
     choice = choice or open_embedder(settings)
     notices = (choice.notice,) if choice.notice else ()
-    return build_index(settings, choice.embedder, progress=progress, notices=notices)
+    return build_index(settings, choice.embedder, progress=progress, notices=notices, log=log)

@@ -1,8 +1,9 @@
 """Add an uploaded report (.txt/.md/.pdf/.docx) to the corpus directory.
 
-Text reports are stored as they are. PDF and Word files are stored as they are when the loader
-reads that format; otherwise their text is extracted (pypdf / python-docx) into `<stem>.txt`,
-so `ingest` can index them either way.
+Files are checked with the same loaders `ingest` uses (encoding, damaged / encrypted /
+image-only PDFs) and stored as they are; a file with the same content as a report already in
+the folder is refused. (Were a format not read by the loaders, its text would be extracted
+into `<stem>.txt`.)
 """
 
 from __future__ import annotations
@@ -87,12 +88,12 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes,
     corpus_dir = Path(corpus_dir)
     corpus_dir.mkdir(parents=True, exist_ok=True)
     converted = False
-    if suffix in (".txt", ".md"):
-        try:
-            data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(f"{filename} は UTF-8 のテキストとして読み込めません。") from None
-    elif suffix not in loader_suffixes():
+    if suffix in loader_suffixes():
+        from tsunagari.loaders import load_bytes
+
+        load_bytes(name, data)  # raises InputError naming the file (encoding, OCR, password…)
+        _refuse_duplicate(corpus_dir, name, data)
+    else:
         try:
             text = docx_text(data) if suffix == ".docx" else pdf_text(data)
         except Exception as exc:  # a damaged or encrypted file
@@ -111,6 +112,17 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes,
     how = "（文字を取り出してテキストとして保存）" if converted else ""
     verb = "置き換えました" if replaced else "追加しました"
     return SavedUpload(path, converted, replaced, f"{name} を資料フォルダに{verb}{how}。")
+
+
+def _refuse_duplicate(corpus_dir: Path, name: str, data: bytes) -> None:
+    """InputError when another file in the corpus has exactly these bytes."""
+    from tsunagari.load import content_hash
+
+    digest = content_hash(data)
+    for p in sorted(corpus_dir.iterdir()):
+        if p.is_file() and p.name != name and p.suffix.lower() in UPLOAD_SUFFIXES \
+                and p.stat().st_size == len(data) and content_hash(p.read_bytes()) == digest:
+            raise InputError(f"{name} は資料フォルダの {p.name} と同じ内容のため、追加しませんでした。")
 
 
 def corpus_files(corpus_dir: Path) -> list[dict[str, object]]:

@@ -14,6 +14,9 @@ _JUNK_TITLE = re.compile(r"^(?:Microsoft (?:Word|PowerPoint) - |untitled|無題)
 
 
 def _open(name: str, data: bytes):
+    import logging
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # we report problems ourselves
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 

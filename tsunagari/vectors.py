@@ -1,0 +1,110 @@
+"""Chunk vectors in Chroma via LangChain's record manager, in crash-safe phases (add, clean up)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tsunagari.config import Settings, collection_name
+from tsunagari.types import Chunk
+
+# Test hook only: seconds to wait per chunk while embedding, so a test can kill a refresh
+# half-way. Never set in production.
+DELAY_ENV = "TSUNAGARI_TEST_EMBED_DELAY"
+
+
+@dataclass(frozen=True)
+class VectorStats:
+    """Counts of one indexing pass (LangChain's `index` result)."""
+
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    deleted: int = 0
+
+
+def namespace(settings: Settings, embedder) -> str:
+    """Record-manager namespace: one per collection and per Chroma location."""
+    name = collection_name(getattr(embedder, "name", settings.embedder))
+    if settings.chroma_host:
+        return f"chroma@{settings.chroma_host}:{settings.chroma_port}/{name}"
+    return f"chroma/{name}"
+
+
+def record_manager(settings: Settings, embedder):
+    from langchain_classic.indexes import SQLRecordManager
+
+    from tsunagari.index import data_paths
+
+    records = SQLRecordManager(namespace=namespace(settings, embedder),
+                               db_url=f"sqlite:///{data_paths(settings)['records']}")
+    records.create_schema()
+    return records
+
+
+def _lc_docs(chunks: list[Chunk]):
+    from langchain_core.documents import Document as LCDocument
+
+    from tsunagari.index import _chroma_metadata
+
+    return [LCDocument(page_content=c.index_text(), metadata=_chroma_metadata(c)) for c in chunks]
+
+
+def _slowed(items, delay: float) -> Iterator:
+    for item in items:
+        time.sleep(delay)
+        yield item
+
+
+def repair(store, records) -> int:
+    """Forget records whose vector is missing from Chroma (so they are embedded again)."""
+    ids = set(store._collection.get(include=[])["ids"])
+    missing = [k for k in records.list_keys() if k not in ids]
+    if missing:
+        records.delete_keys(missing)
+    return len(missing)
+
+
+def add_vectors(settings: Settings, embedder, chunks: list[Chunk], progress=None) -> VectorStats:
+    """Phase 1: embed and add vectors of chunks not indexed yet; nothing is deleted."""
+    from langchain_classic.indexes import index
+
+    from tsunagari.index import vector_store
+
+    store = vector_store(settings, embedder)
+    records = record_manager(settings, embedder)
+    repair(store, records)
+    docs = _lc_docs(chunks)
+    source = progress(docs, total=len(docs)) if progress else docs
+    delay = float(os.environ.get(DELAY_ENV, "0") or 0)
+    if delay > 0:
+        source = _slowed(source, delay)
+    r = index(source, records, store, cleanup=None, source_id_key="source",
+              key_encoder="sha256", batch_size=32)
+    return VectorStats(r["num_added"], r["num_updated"], r["num_skipped"], r["num_deleted"])
+
+
+def remove_stale(settings: Settings, embedder, chunks: list[Chunk]) -> int:
+    """Phase 3 (after the chunk store is committed): delete vectors of chunks no longer indexed.
+
+    A second `index` pass with cleanup="full" re-hashes the current chunks (nothing is embedded
+    again: they were added in phase 1) and deletes every other record; vectors without a
+    record (left by a killed run) are deleted too. Returns how many vectors were deleted.
+    """
+    from langchain_classic.indexes import index
+
+    from tsunagari.index import vector_store
+
+    store = vector_store(settings, embedder)
+    records = record_manager(settings, embedder)
+    r = index(_lc_docs(chunks), records, store, cleanup="full", source_id_key="source",
+              key_encoder="sha256", batch_size=256)
+    if r["num_added"]:  # vectors lost since phase 1 were re-added: still consistent
+        pass
+    keys = set(records.list_keys())
+    orphans = [i for i in store._collection.get(include=[])["ids"] if i not in keys]
+    if orphans:
+        store._collection.delete(ids=orphans)
+    return int(r["num_deleted"]) + len(orphans)
