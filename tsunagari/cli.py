@@ -27,6 +27,13 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--municipality", default="", help="自治体名で絞り込む（例: 仙台市）")
     ask.add_argument("--column", default="", help="コラムで絞り込む（例: A市）")
     ask.add_argument("--mode", choices=["hybrid", "bm25", "dense"], help="検索方式")
+    ask.add_argument("--answer-mode", choices=["extractive", "llm"],
+                     help="回答方式（extractive: 資料の引用〈既定〉、llm: LLM が要約して回答）")
+    ask.add_argument("--llm", metavar="PROVIDER/MODEL",
+                     help="LLM で回答する（例: ollama/qwen2.5:7b、openai/gpt-4o-mini）。"
+                     "--answer-mode llm を含む")
+    ask.add_argument("--llm-base-url", metavar="URL",
+                     help="LLM サーバーの URL（例: http://localhost:11434、http://localhost:8000/v1）")
     ing = sub.add_parser("ingest", help="corpus/ から索引を作成・更新する")
     ing.add_argument("--corpus", type=Path, help="資料フォルダ（既定: corpus/）")
     sub.add_parser("status", help="索引の状態を表示する")
@@ -41,6 +48,13 @@ def _settings(args: argparse.Namespace):
         overrides["retrieval_mode"] = args.mode
     if getattr(args, "corpus", None):
         overrides["corpus_dir"] = args.corpus
+    if getattr(args, "answer_mode", None):
+        overrides["answer_mode"] = args.answer_mode
+    if getattr(args, "llm", None):
+        overrides["llm"] = args.llm
+        overrides.setdefault("answer_mode", "llm")
+    if getattr(args, "llm_base_url", None):
+        overrides["llm_base_url"] = args.llm_base_url
     return load_settings(**overrides)
 
 
@@ -101,6 +115,7 @@ def run_ask(args: argparse.Namespace) -> int:
     service = open_service(settings)
     for n in service.notices:
         _notice(n)
+    shown = set(service.notices)
     filters = Filters(point=args.point, municipality=args.municipality, column=args.column)
     if args.jsonl:
         out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
@@ -130,6 +145,9 @@ def run_ask(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     ans = service.answerer.ask(args.question, None, filters, args.k)
+    for n in ans.notices:
+        if n not in shown:
+            _notice(n)
     if args.json:
         print(json.dumps(answer_to_dict(ans), ensure_ascii=False, indent=2))
     else:
