@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=HERE / "out", help="出力フォルダ")
     p.add_argument("--k", type=int, default=10, help="検索件数（recall@k の最大 k）")
     p.add_argument("--system", nargs="+", default=["tsunagari"],
-                   choices=["tsunagari", "bm25", "dense", "vanilla"], help="比較するシステム")
+                   choices=["tsunagari", "bm25", "dense", "vanilla", "tsunagari-llm"],
+                   help="比較するシステム（tsunagari-llm は LLM 設定時のみ）")
     p.add_argument("--check", action="store_true",
                    help="eval/baseline.json より許容幅を超えて下がった指標があれば失敗する")
     p.add_argument("--baseline", type=Path, default=HERE / "baseline.json")

@@ -198,9 +198,23 @@ if question:
     history = [{"role": m["role"], "content": m["content"]} for m in msgs]
     _user_bubble(question)
     with st.chat_message("assistant"):
+        streamed = False
         try:
-            with st.spinner("資料を検索しています…"):
-                answer = service.answerer.ask(question, history=history, filters=filters)
+            if hasattr(service.answerer, "stream"):  # LLM mode: show tokens as they arrive
+                slot, shown, answer = st.empty(), "", None
+                with st.spinner("資料を検索し、回答を書いています…"):
+                    for item in service.answerer.stream(question, history=history,
+                                                        filters=filters):
+                        if isinstance(item, str):
+                            shown += item
+                            slot.html(ui.answer_html(shown, "live", []))
+                        else:
+                            answer = item
+                slot.empty()
+                streamed = bool(shown)
+            else:
+                with st.spinner("資料を検索しています…"):
+                    answer = service.answerer.ask(question, history=history, filters=filters)
         except TsunagariError as exc:
             st.error(str(exc))
         else:
@@ -211,7 +225,7 @@ if question:
                 "filters": {k: v for k, v in vars(filters).items() if v},
                 "filters_label": ui.describe_filters(filters),
             }
-            _render_answer(msg, fresh=True)
+            _render_answer(msg, fresh=not streamed)
             msgs.append({"role": "user", "content": question})
             msgs.append(msg)
 

@@ -177,3 +177,22 @@ def test_every_page_renders(app_env, page):
     at = _app()
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+def test_llm_mode_with_unreachable_server_falls_back_with_notice(app_env, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a port on which nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("TSUNAGARI_ANSWER_MODE", "llm")
+    monkeypatch.setenv("TSUNAGARI_LLM", "openai/test-model")
+    monkeypatch.setenv("TSUNAGARI_LLM_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("TSUNAGARI_LLM_API_KEY", "not-needed")
+    monkeypatch.setenv("TSUNAGARI_LLM_TIMEOUT", "5")
+    at = _app()
+    _ask(at, Q_SENDAI)
+    answer = _last_answer(at)
+    assert answer.mode == "extractive" and answer.citations
+    assert any("LLM" in n for n in answer.notices)
+    assert any("LLM" in c.value for c in at.caption)

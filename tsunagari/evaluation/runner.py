@@ -86,9 +86,15 @@ def aggregate(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
     lat = [s["latency_ms"] for s in scores]
     agg["latency_p50_ms"] = m.percentile(lat, 50)
     agg["latency_p95_ms"] = m.percentile(lat, 95)
-    agg["faithfulness"] = NOT_RUN
-    agg["answer_relevancy"] = NOT_RUN
+    judged = [s for s in scores if "faithfulness" in s]
+    agg["faithfulness"] = _nan_mean(s["faithfulness"] for s in judged) if judged else NOT_RUN
+    agg["answer_relevancy"] = _nan_mean(s["relevancy"] for s in judged) if judged else NOT_RUN
     return agg
+
+
+def _nan_mean(values) -> float | None:
+    """Mean that skips None and NaN (the judge gives NaN for declined or unreadable items)."""
+    return m.mean(v for v in values if v is not None and v == v)
 
 
 def by_point(scores: Sequence[dict[str, Any]], key: str = "recall@5") -> dict[str, float | None]:
@@ -189,12 +195,13 @@ def check(metrics: dict[str, Any], baseline: dict[str, Any], tolerance: float) -
 def run(qa_path: Path, out: Path, systems: list[str], k: int, settings,
         progress=None) -> dict[str, dict[str, Any]]:
     """Run every system on every item; write results.jsonl, metrics.json, report.md, plots."""
-    from tsunagari.evaluation.systems import build_runners, timed
+    from tsunagari.evaluation.systems import build_runners, make_judge, timed
 
     items = load_qa(qa_path)
     out.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, dict[str, Any]] = {}
     scores: dict[str, list] = {}
+    judge = make_judge(settings)
     with open(out / "results.jsonl", "w", encoding="utf-8") as f:
         for runner in build_runners(settings, systems, k):
             rows = []
@@ -202,8 +209,13 @@ def run(qa_path: Path, out: Path, systems: list[str], k: int, settings,
             for item in iterator:
                 row = timed(runner.ask, item)
                 row["system"] = runner.name
+                scored = score_item(item, row)
+                if judge is not None and runner.name.startswith("tsunagari"):
+                    row["judge"] = judge(row)
+                    scored["faithfulness"] = row["judge"].get("faithfulness")
+                    scored["relevancy"] = row["judge"].get("relevancy")
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                rows.append(score_item(item, row))
+                rows.append(scored)
             scores[runner.name] = rows
             metrics[runner.name] = aggregate(rows)
     (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2),

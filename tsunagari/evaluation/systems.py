@@ -11,7 +11,7 @@ from typing import Any
 from tsunagari.config import Settings
 from tsunagari.contract import answer_to_dict
 
-SYSTEMS = ("tsunagari", "bm25", "dense", "vanilla")
+SYSTEMS = ("tsunagari", "bm25", "dense", "vanilla", "tsunagari-llm")
 
 System = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -24,13 +24,14 @@ class Runner:
     ask: System
 
 
-def _pipeline(settings: Settings, mode: str, k: int, choice) -> System:
-    from tsunagari.answer import Answerer
+def _pipeline(settings: Settings, mode: str, k: int, choice, answer_mode: str = "extractive"
+              ) -> System:
     from tsunagari.retrieve import Retriever
+    from tsunagari.service import open_answerer
 
-    s = settings.model_copy(update={"retrieval_mode": mode})
+    s = settings.model_copy(update={"retrieval_mode": mode, "answer_mode": answer_mode})
     retriever = Retriever.open(s, choice.embedder)
-    answerer = Answerer(retriever, notices=(choice.notice,) if choice.notice else ())
+    answerer = open_answerer(s, retriever, (choice.notice,) if choice.notice else ())
 
     def ask(item: dict[str, Any]) -> dict[str, Any]:
         return answer_to_dict(answerer.ask(item["question"], item.get("history"), None, k))
@@ -103,6 +104,9 @@ def build_runners(settings: Settings, names: list[str], k: int) -> list[Runner]:
     for name in names:
         if name == "tsunagari":
             runners.append(Runner(name, _pipeline(settings, settings.retrieval_mode, k, choice)))
+        elif name == "tsunagari-llm":
+            runners.append(Runner(name, _pipeline(settings, settings.retrieval_mode, k, choice,
+                                                  answer_mode="llm")))
         elif name in ("bm25", "dense"):
             runners.append(Runner(name, _pipeline(settings, name, k, choice)))
         elif name == "vanilla":
@@ -110,6 +114,22 @@ def build_runners(settings: Settings, names: list[str], k: int) -> list[Runner]:
         else:
             raise ValueError(f"unknown system: {name}")
     return runners
+
+
+def make_judge(settings: Settings) -> Callable[[dict[str, Any]], dict[str, float]] | None:
+    """A judge over the configured LLM, or None when no LLM is configured."""
+    if not settings.llm:
+        return None
+    from tsunagari.judge import judge
+    from tsunagari.llm import make_chat_model
+
+    model = make_chat_model(settings)
+
+    def run(row: dict[str, Any]) -> dict[str, float]:
+        return judge(row, row.get("retrieved", [])[: settings.top_k], model,
+                     timeout=settings.llm_timeout)
+
+    return run
 
 
 def timed(ask: System, item: dict[str, Any]) -> dict[str, Any]:
