@@ -49,8 +49,22 @@ if st.button("索引を更新", icon=":material/refresh:"):
         cols[1].metric("更新", report.updated)
         cols[2].metric("削除", report.deleted)
         cols[3].metric("変更なし", report.unchanged)
+        status_ja = {"new": "追加", "changed": "更新", "unchanged": "変更なし",
+                     "removed": "削除", "kept": "前回の内容を維持"}
+        files = getattr(report, "files", ())
+        if files:
+            st.dataframe(
+                [{"ファイル": f.file, "題名": f.title, "状態": status_ja.get(f.status, f.status),
+                  "チャンク数": f.chunks} for f in files],
+                hide_index=True,
+            )
+        problems = getattr(report, "problems", ())
+        for p in problems:
+            st.warning(p.message)
+        shown = {p.message for p in problems}
         for notice in report.notices:
-            st.info(notice)
+            if notice not in shown:
+                st.info(notice)
 
 st.subheader("フィードバック")
 store = FeedbackStore.for_settings(settings)
