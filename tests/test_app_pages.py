@@ -102,6 +102,8 @@ def test_upload_and_rebuild_show_what_changed(private_index):
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["追加"]) >= 1 and int(metrics["変更なし"]) > 50
     assert int(metrics["削除"]) == 0
+    table = at.dataframe[-1].value  # one row per report with its status
+    assert "追加" in set(table["状態"]) and "変更なし" in set(table["状態"])
 
     # The chat answers from the new report right away (the cached service was refreshed).
     at.switch_page("pages/chat.py").run()
