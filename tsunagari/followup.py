@@ -60,6 +60,15 @@ def find_entities(text: str, known: Iterable[str]) -> list[str]:
     return seen
 
 
+def _latest_entity(texts: list[str], known: list[str]) -> str:
+    """The first entity of the most recent text that names one."""
+    for text in reversed(texts):
+        names = find_entities(text, known)
+        if names:
+            return names[0]
+    return ""
+
+
 def resolve(question: str, history: Sequence[object] | None, known: Iterable[str]) -> Resolved:
     """Rewrite a follow-up into a standalone question using the latest entity in the history."""
     known = list(known)
@@ -68,18 +77,8 @@ def resolve(question: str, history: Sequence[object] | None, known: Iterable[str
     is_followup = bool(_ANAPHORA.search(question) or _CONTINUE.search(question))
     if not is_followup:
         return Resolved(question, Filters())
-    entity = ""
-    for text in reversed(_turn_texts(history, "user")):
-        names = find_entities(text, known)
-        if names:
-            entity = names[0]
-            break
-    if not entity:
-        for text in reversed(_turn_texts(history, "assistant")):
-            names = find_entities(text, known)
-            if names:
-                entity = names[0]
-                break
+    entity = _latest_entity(_turn_texts(history, "user"), known) or _latest_entity(
+        _turn_texts(history, "assistant"), known)
     if not entity:
         previous = _turn_texts(history, "user")
         merged = f"{previous[-1]} {question}" if previous else question
