@@ -17,7 +17,9 @@ FACT_TERMS = {
     "住所", "URL", "ホームページ", "人数", "件数", "倍率", "補助率", "補助額", "交付額", "単価",
     "報酬", "給与", "時給", "費用", "罰則", "罰金", "申請書", "様式", "公募", "応募", "募集",
     "日時", "日程", "開催日", "定員", "名簿", "氏名", "年齢", "統計", "割合", "人口",
+    "手続き", "手続", "条文", "条例",
 }
+_LAW_ARTICLE = re.compile(r"第\s*[0-9０-９一二三四五六七八九十百]+\s*条")
 # Nouns that say what kind of answer is wanted, not what it is about.
 _GENERIC = {
     "方法", "工夫", "事例", "ポイント", "具体", "具体例", "内容", "理由", "こと", "もの", "ため",
@@ -93,6 +95,15 @@ class ScopeChecker:
     def in_corpus(self, term: str) -> bool:
         return _compact(term) in self._corpus
 
+    def _asks_missing_fact(self, surface: str, norm: str, pos: tuple[str, ...]) -> bool:
+        """A fact-type noun (or a compound holding one, e.g. 申請期限) absent from the corpus."""
+        if self.in_corpus(surface) or self.in_corpus(norm):
+            return False
+        if surface in FACT_TERMS or norm in FACT_TERMS:
+            return True
+        return pos[0] == "名詞" and any(t in surface and not self.in_corpus(t)
+                                        for t in FACT_TERMS if len(t) >= 2)
+
     def check(self, question: str, passages: Sequence[str] = ()) -> ScopeVerdict:
         """Decline when a named thing, an asked-for fact type or figure is not in the reports.
 
@@ -121,14 +132,16 @@ class ScopeChecker:
                 # A place, person or organisation the reports never mention.
                 if not (pos[2] == "人名" and len(surface) == 1):
                     missing.append(surface)
-            elif (surface in FACT_TERMS or norm in FACT_TERMS) and not self.in_corpus(surface) \
-                    and not self.in_corpus(norm):
+            elif self._asks_missing_fact(surface, norm, pos):
                 missing.append(surface)
             if pos[0] in ("名詞", "動詞", "形容詞") and surface not in _GENERIC \
                     and pos[1] not in ("数詞", "代名詞", "非自立可能"):
                 content.append(surface)
         if compound:
             compounds.append(compound)
+        for article in _LAW_ARTICLE.findall(normalize(question)):
+            if not self.in_corpus(article):
+                missing.append(article)  # a law article the reports never quote
         if missing:
             return ScopeVerdict(True, tuple(dict.fromkeys(missing)), "missing")
         known = [t for t in content if self.in_corpus(t)]
