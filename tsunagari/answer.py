@@ -85,7 +85,7 @@ def _label(hit: Hit) -> str:
 
 
 def _select(sentences: list[_Sentence], limit: int, per_hit: int = 2,
-            floor: float = 0.45) -> list[_Sentence]:
+            floor: float = 0.4) -> list[_Sentence]:
     """Best sentences, at most `per_hit` per chunk, none far below the best one.
 
     The best sentence of the top-ranked passage is always kept: retrieval (which also
