@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from tsunagari import appstate, ui
+from tsunagari import appstate, catalog, ui
 from tsunagari.errors import TsunagariError
 from tsunagari.index import data_paths, load_chunks
 from tsunagari.types import POINTS
@@ -12,7 +12,7 @@ st.title("事例一覧")
 st.caption("第2章の「既存報告書を通じたアクション事例」を、5 つのポイントごとに一覧にしています。")
 
 try:
-    cases = ui.list_cases(load_chunks(data_paths(settings)["chunks"]))
+    cases = catalog.list_cases(load_chunks(data_paths(settings)["chunks"]))
 except TsunagariError as exc:
     st.info(str(exc))
     st.page_link(appstate.CHAT_PAGE, label="チャットで索引を作成する", icon=":material/chat:")

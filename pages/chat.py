@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from tsunagari import appstate, ui
+from tsunagari import appstate, catalog, ui, uistatus
 from tsunagari.answer import validate_question
 from tsunagari.errors import IndexMissingError, InputError, TsunagariError
 from tsunagari.export import conversation_docx, conversation_markdown
@@ -32,7 +32,7 @@ def _index_missing() -> None:
         except TsunagariError as exc:
             st.error(str(exc))
             st.stop()
-        st.session_state.flash = ui.ingest_summary(report)
+        st.session_state.flash = uistatus.ingest_summary(report)
         st.rerun()
     st.stop()
 
@@ -53,7 +53,7 @@ with st.sidebar:
     st.button("新しい会話", icon=":material/add_comment:", on_click=appstate.new_conversation, width="stretch")
 
     st.subheader("絞り込み")
-    opts = ui.filter_options(base_service.retriever.chunks)
+    opts = catalog.filter_options(base_service.retriever.chunks)
     point = st.selectbox(
         "ポイント", [0, 1, 2, 3, 4, 5], key="f_point",
         format_func=lambda p: ui.point_label(p) if p else "すべて",
@@ -67,7 +67,7 @@ with st.sidebar:
         "章・コラム", ["", *scope_labels], key="f_scope",
         format_func=lambda v: scope_labels.get(v, "すべて"),
     )
-    filters = ui.make_filters(point, municipality, scope)
+    filters = catalog.make_filters(point, municipality, scope)
 
     modes = ["extractive"] + (["llm"] if settings.llm else [])
     mode = st.radio(
@@ -77,7 +77,7 @@ with st.sidebar:
     )
 
     st.subheader("索引の状態")
-    st.caption("  \n".join(ui.index_status_lines(read_manifest(settings))))
+    st.caption("  \n".join(uistatus.index_status_lines(read_manifest(settings))))
 
     st.subheader("質問の例")
     st.caption("押すと入力欄に入ります。")
@@ -223,7 +223,7 @@ if question:
                 "role": "assistant", "content": answer.answer, "answer": answer,
                 "turn": f"t{st.session_state.turn_counter}", "history": history,
                 "filters": {k: v for k, v in vars(filters).items() if v},
-                "filters_label": ui.describe_filters(filters),
+                "filters_label": catalog.describe_filters(filters),
             }
             _render_answer(msg, fresh=not streamed)
             msgs.append({"role": "user", "content": question})
@@ -232,7 +232,7 @@ if question:
 with export_box:
     if any(m["role"] == "assistant" for m in msgs):
         stamp = time.strftime("%Y%m%d-%H%M")
-        label = ui.describe_filters(filters)
+        label = catalog.describe_filters(filters)
         st.download_button(
             "Markdown で保存", data=conversation_markdown(msgs, filters=label),
             file_name=f"tsunagari-{stamp}.md", mime="text/markdown", icon=":material/description:", width="stretch",

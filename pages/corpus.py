@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from tsunagari import appstate, ui
+from tsunagari import appstate, uistatus
 from tsunagari.errors import TsunagariError
 from tsunagari.feedback import FeedbackStore
 from tsunagari.index import read_manifest
@@ -17,7 +17,7 @@ st.caption(f"資料フォルダ: {corpus_dir}")
 
 st.subheader("索引の状態")
 manifest = read_manifest(settings)
-st.markdown("  \n".join(ui.index_status_lines(manifest)))
+st.markdown("  \n".join(uistatus.index_status_lines(manifest)))
 files = corpus_files(corpus_dir)
 if files:
     st.dataframe(files, hide_index=True)
@@ -43,7 +43,7 @@ if st.button("索引を更新", icon=":material/refresh:"):
     except TsunagariError as exc:
         st.error(str(exc))
     else:
-        st.success(ui.ingest_summary(report))
+        st.success(uistatus.ingest_summary(report))
         cols = st.columns(4)
         cols[0].metric("追加", report.added)
         cols[1].metric("更新", report.updated)

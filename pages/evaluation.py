@@ -5,12 +5,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from tsunagari import ui
+from tsunagari import uistatus
 from tsunagari.config import PROJECT_ROOT
 
 out_dir = Path(os.environ.get("TSUNAGARI_EVAL_OUT") or PROJECT_ROOT / "eval" / "out")
 st.title("評価")
-run = ui.load_eval_run(out_dir)
+run = uistatus.load_eval_run(out_dir)
 if run is None:
     st.info(
         "まだ評価結果がありません。評価用の質問集（eval/qa.jsonl）で回答の質を測るには、"
@@ -20,7 +20,7 @@ if run is None:
 
 st.caption(f"最新の評価結果（{run.updated} 更新、{out_dir}）")
 st.subheader("指標")
-st.dataframe(ui.metrics_table(run.metrics), hide_index=True)
+st.dataframe(uistatus.metrics_table(run.metrics), hide_index=True)
 if run.plots:
     st.subheader("グラフ")
     cols = st.columns(min(len(run.plots), 2))

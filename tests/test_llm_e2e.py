@@ -22,14 +22,13 @@ from tsunagari.contract import answer_to_dict
 from tsunagari.generate import (
     ECHO_NOTICE,
     FALLBACK_NOTICE,
-    UNCITED_MARK,
     UNVERIFIED_NOTICE,
     GenerativeAnswerer,
     answer_messages,
-    verify,
 )
 from tsunagari.llm import make_chat_model
 from tsunagari.types import Answer
+from tsunagari.verify import UNCITED_MARK, verify
 
 pytestmark = pytest.mark.llm
 

@@ -15,14 +15,10 @@ from llm_fakes import FailingChatModel, ObedientChatModel, RecordingChatModel, S
 
 from tsunagari.answer import NOT_FOUND
 from tsunagari.contract import answer_to_dict
-from tsunagari.generate import (
-    FALLBACK_NOTICE,
-    UNCITED_MARK,
-    UNVERIFIED_NOTICE,
-    GenerativeAnswerer,
-)
+from tsunagari.generate import FALLBACK_NOTICE, UNVERIFIED_NOTICE, GenerativeAnswerer
 from tsunagari.prompts import load_prompt
 from tsunagari.types import Answer, Hit
+from tsunagari.verify import UNCITED_MARK
 
 Q = "福祉以外の部署を巻き込むには？"
 OUT_OF_SCOPE = "横浜市の補助金の締切は？"
@@ -266,7 +262,7 @@ def test_echo_of_the_instructions_falls_back(service):
 
 
 def test_weakly_supported_sentences_keep_their_source_but_are_flagged(service):
-    from tsunagari.generate import WEAK_MARK
+    from tsunagari.verify import WEAK_MARK
 
     text = ("仙台市は重層的支援体制整備事業の基盤を転用しました。[1]\n"
             "東京都の補助金制度は三億円規模で運用されています。[2]")

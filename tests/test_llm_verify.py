@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from tsunagari.answer import NOT_FOUND
-from tsunagari.generate import (
+from tsunagari.generate import _clean_condensed
+from tsunagari.types import Chunk, Hit
+from tsunagari.verify import (
     UNCITED_MARK,
     WEAK_MARK,
-    _clean_condensed,
     build_citations,
     normalize_markers,
     parse_markers,
@@ -14,7 +15,6 @@ from tsunagari.generate import (
     verification_notices,
     verify,
 )
-from tsunagari.types import Chunk, Hit
 
 P = [
     "庁内関係課長連携会議（8局12課）を発足した。情報交換会を開催した。",
@@ -114,7 +114,7 @@ def test_condensed_question_cleanup():
 
 
 def test_prompt_echo_is_detected_but_a_decline_is_not():
-    from tsunagari.generate import echoes_prompt
+    from tsunagari.verify import echoes_prompt
     from tsunagari.prompts import load_prompt
 
     system = load_prompt("answer_system")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tsunagari import ui
+from tsunagari import catalog, ui
 from tsunagari.types import Chunk, Citation, Filters
 
 EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)>"
@@ -61,10 +61,10 @@ def test_split_sources_and_stream_pieces_roundtrip():
 
 
 def test_filters_from_sidebar_values():
-    assert ui.make_filters(0, "", "") == Filters()
-    assert ui.make_filters(3, "徳島市", "column:コラム２") == Filters(
+    assert catalog.make_filters(0, "", "") == Filters()
+    assert catalog.make_filters(3, "徳島市", "column:コラム２") == Filters(
         point=3, municipality="徳島市", column="コラム２")
-    assert ui.describe_filters(Filters()) == ""
+    assert catalog.describe_filters(Filters()) == ""
 
 
 def test_cases_from_the_real_index(built_index):
@@ -72,12 +72,12 @@ def test_cases_from_the_real_index(built_index):
     from tsunagari.config import load_settings
 
     chunks = load_chunks(data_paths(load_settings(data_dir=built_index["data"]))["chunks"])
-    cases = ui.list_cases(chunks)
+    cases = catalog.list_cases(chunks)
     assert len(cases) == 15  # three cases under each of the five points
     assert [c.point for c in cases] == sorted(c.point for c in cases)
     sendai = next(c for c in cases if c.municipality == "仙台市")
     assert sendai.point == 1 and sendai.pages == (6,) and "野村総合研究所" in sendai.source_report
     assert "仙台市" in sendai.question and sendai.as_row()["自治体"] == "仙台市"
-    opts = ui.filter_options(chunks)
+    opts = catalog.filter_options(chunks)
     assert "仙台市" in opts.municipalities and ("chapter:第2章", "第2章") in opts.scopes
     assert any(v == "column:コラム１" for v, _ in opts.scopes)

@@ -13,7 +13,7 @@ import streamlit as st
 from tsunagari.config import Settings, load_settings
 from tsunagari.index import read_manifest
 from tsunagari.service import Service, ingest, open_service
-from tsunagari.ui import progress_adapter
+from tsunagari.uistatus import progress_adapter
 
 CHAT_PAGE = "pages/chat.py"
 MODE_LABELS = {"extractive": "オフライン（資料からの抜粋）", "llm": "LLM（生成）"}

