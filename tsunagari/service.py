@@ -42,7 +42,16 @@ def open_service(settings: Settings, choice: EmbedderChoice | None = None) -> Se
     choice = choice or open_embedder(settings)
     retriever = Retriever.open(settings, choice.embedder)
     notices = (choice.notice,) if choice.notice else ()
-    return Service(settings, choice, retriever, open_answerer(settings, retriever, notices))
+    service = Service(settings, choice, retriever, open_answerer(settings, retriever, notices))
+    warm_up(retriever)
+    return service
+
+
+def warm_up(retriever: Retriever) -> None:
+    """One throw-away search, so the first user question does not pay for lazy start-up
+    (the Chroma client and collection, the engine's first call): measured 1.5 s → 0.05 s."""
+    if retriever.chunks:
+        retriever.search("孤独・孤立対策", k=1)
 
 
 def open_answerer(settings: Settings, retriever: Retriever, notices: tuple[str, ...] = ()):
