@@ -208,7 +208,8 @@ def _short_title(c: Chunk) -> str:
 
 
 _POINT_REF = re.compile(
-    r"(?:ポイント|point)\s*([①-⑤1-5１-５])|([①-⑤])|([1-5１-５一二三四五])\s*(?:つ目|番目)のポイント"
+    r"(?:ポイント|point)\s*([①-⑤1-5１-５])(?![点つ個])|([①-⑤])"
+    r"|([1-5１-５一二三四五])\s*(?:つ目|番目)のポイント"
 )
 
 
@@ -218,6 +219,8 @@ def mentioned_points(query: str) -> set[int]:
     >>> sorted(mentioned_points("そのうち3つ目のポイントの事例は？ ④も"))
     [3, 4]
     >>> mentioned_points("首長を巻き込むには")
+    set()
+    >>> mentioned_points("「ポイント5点」とは何ですか")  # five points, not point 5
     set()
     """
     out = set()
