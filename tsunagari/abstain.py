@@ -104,6 +104,15 @@ class ScopeChecker:
         return pos[0] == "名詞" and any(t in surface and not self.in_corpus(t)
                                         for t in FACT_TERMS if len(t) >= 2)
 
+    def content_words(self, question: str) -> list[str]:
+        """Words that say what the question is about (not question words or particles)."""
+        return [
+            surface for surface, pos, _ in self._morphemes(question)
+            if pos[0] in ("名詞", "動詞", "形容詞") and surface not in _GENERIC
+            and pos[1] not in ("数詞", "代名詞", "非自立可能") and len(surface) > 1
+            or (pos[0] == "名詞" and pos[1] == "固有名詞")
+        ]
+
     def check(self, question: str, passages: Sequence[str] = ()) -> ScopeVerdict:
         """Decline when a named thing, an asked-for fact type or figure is not in the reports.
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass, replace
 from tsunagari.abstain import ScopeChecker, ScopeVerdict
 from tsunagari.errors import InputError
 from tsunagari.followup import resolve
-from tsunagari.retrieve import Retriever, wants_many
+from tsunagari.retrieve import POINT_REF, Retriever, mentioned_points, wants_many
 from tsunagari.textja import split_sentences
 from tsunagari.types import POINT_MARKS, Answer, Citation, Filters, Hit
 
 NOT_FOUND = "この資料には該当する記述が見つかりませんでした。"
+UNCLEAR = "質問の内容を読み取れませんでした。知りたいことを具体的に入力してください（例：「福祉以外の部署を巻き込むには？」）。"
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -43,7 +44,8 @@ def _quotable(hit: Hit) -> list[tuple[str, int]]:
     for line in hit.chunk.text.split("\n"):
         line_start = offset
         offset += len(line) + 1
-        if line.startswith(("＜", "～", "〜", "ヒアリング者：", "■", "・自治体", "・国の", "・NPO")):
+        if line.startswith(("＜", "～", "〜", "【", "ヒアリング者：", "■", "・自治体", "・国の",
+                            "・NPO")):
             continue
         if line == hit.chunk.case or (len(line) < 40 and line[:1].isdigit() and ". " in line):
             continue  # a case label or a section heading
@@ -81,6 +83,8 @@ def _label(hit: Hit) -> str:
         return f"{c.municipality}（{point}{c.section}）"
     if c.column:
         return f"{c.column}：{c.column_city}（{c.region}、{c.city_size}）"
+    if c.section_title.startswith("第"):  # a chapter's own text: its title says it all
+        return c.section_title if len(c.section_title) <= 24 else c.section_title[:23] + "…"
     return f"{c.section} {c.section_title}".strip()
 
 
@@ -92,7 +96,8 @@ def _select(sentences: list[_Sentence], limit: int, per_hit: int = 2,
     uses meaning, not only shared words) judged that passage the most relevant.
     """
     ordered = sorted(sentences, key=lambda s: -s.score)
-    top = [s for s in ordered if s.hit.rank == 1][:1]
+    first_rank = min((s.hit.rank for s in sentences), default=0)
+    top = [s for s in ordered if s.hit.rank == first_rank][:1]
     chosen: list[_Sentence] = list(top)
     count: dict[str, int] = {s.hit.chunk.chunk_id: 1 for s in top}
     best = ordered[0].score if ordered else 0.0
@@ -112,7 +117,8 @@ def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int
     """Extractive Markdown answer: a lead, then quoted sentences grouped by case, with [n]."""
     wants_sources = any(w in question for w in ("出典", "報告書", "引用", "ページ"))
     quotable = [h for h in hits if h.chunk.kind != "table" or wants_sources]
-    scored = _score_sentences(quotable, retriever, query or question)
+    # Words that only name a point (「ポイント⑤」) say where to look, not what to quote.
+    scored = _score_sentences(quotable, retriever, POINT_REF.sub(" ", query or question))
     if wants_many(question):
         # A question about several cases: one sentence per passage, from more passages.
         chosen = _select(scored, limit, per_hit=1, floor=0.25)
@@ -224,7 +230,11 @@ class Answerer:
         q = validate_question(question, settings.max_question_chars)
         resolved = resolve(q, history, self.known)
         merged = _merge_filters(filters or Filters(), resolved.filters)
-        k = max(k or settings.top_k, settings.top_k)
+        if not (self.checker.content_words(resolved.question) or mentioned_points(q)
+                or resolved.entity):
+            # Greetings, thanks or a lone symbol: nothing to look up.
+            return Answer(q, UNCLEAR, True, (), (), resolved.question, notices=self.notices)
+        k = k or settings.top_k
         hits = self.retriever.search(resolved.question, k=k, filters=merged)
         if not hits and not merged.is_empty() and resolved.entity:
             hits = self.retriever.search(resolved.question, k=k, filters=filters or Filters())

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from tsunagari.errors import TsunagariError
+from tsunagari.errors import InputError, TsunagariError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="回答を JSON で出力する")
     ask.add_argument("--jsonl", metavar="FILE", help='{"id","question","history"} の JSONL を一括で回答する')
     ask.add_argument("--out", metavar="FILE", help="--jsonl の出力先（省略時は標準出力）")
-    ask.add_argument("-k", type=int, default=None, help="検索する箇所の数")
+    ask.add_argument("-k", type=int, default=None,
+                     help="検索する箇所の数（JSON の retrieved の件数。回答には上位 TSUNAGARI_TOP_K 件まで）")
     ask.add_argument("--point", type=int, choices=range(1, 6), help="ポイント①〜⑤で絞り込む")
     ask.add_argument("--municipality", default="", help="自治体名で絞り込む（例: 仙台市）")
     ask.add_argument("--column", default="", help="コラムで絞り込む（例: A市）")
@@ -118,28 +119,7 @@ def run_ask(args: argparse.Namespace) -> int:
     shown = set(service.notices)
     filters = Filters(point=args.point, municipality=args.municipality, column=args.column)
     if args.jsonl:
-        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-        try:
-            with open(args.jsonl, encoding="utf-8") as f:
-                for line_no, line in enumerate(f, start=1):
-                    if not line.strip():
-                        continue
-                    item = json.loads(line)
-                    start = time.perf_counter()
-                    try:
-                        ans = service.answerer.ask(item["question"], item.get("history"),
-                                                   filters, args.k)
-                        row = answer_to_dict(ans)
-                    except TsunagariError as exc:
-                        row = {"question": item.get("question", ""), "error": str(exc)}
-                    row["id"] = item.get("id", line_no)
-                    row["latency_ms"] = round((time.perf_counter() - start) * 1000, 1)
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    out.flush()
-        finally:
-            if out is not sys.stdout:
-                out.close()
-        return 0
+        return _ask_jsonl(service, Path(args.jsonl), args.out, filters, args.k)
     if not args.question:
         print("質問を指定してください（例: python -m tsunagari ask \"福祉以外の部署を巻き込むには？\"）",
               file=sys.stderr)
@@ -152,6 +132,56 @@ def run_ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer_to_dict(ans), ensure_ascii=False, indent=2))
     else:
         print(ans.answer)
+    return 0
+
+
+def _jsonl_rows(path: Path):
+    """(line number, item or None, error) for each non-blank line of a questions file."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"質問ファイル {path} を読めません（{exc.strerror or exc}）。") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"質問ファイル {path} は UTF-8 ではありません。") from exc
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            yield line_no, None, f"{line_no} 行目を JSON として読めません。"
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            yield line_no, item if isinstance(item, dict) else None, \
+                f"{line_no} 行目に \"question\"（文字列）がありません。"
+            continue
+        yield line_no, item, ""
+
+
+def _ask_jsonl(service, path: Path, out_path: str | None, filters, k: int | None) -> int:
+    """Answer every line of a JSONL file; bad lines become rows with a Japanese `error`."""
+    from tsunagari.contract import answer_to_dict
+
+    out = open(out_path, "w", encoding="utf-8") if out_path else sys.stdout
+    try:
+        for line_no, item, error in _jsonl_rows(path):
+            start = time.perf_counter()
+            row: dict
+            if error:
+                row = {"question": (item or {}).get("question", ""), "error": error}
+            else:
+                try:
+                    ans = service.answerer.ask(item["question"], item.get("history"), filters, k)
+                    row = answer_to_dict(ans)
+                except TsunagariError as exc:
+                    row = {"question": item["question"], "error": str(exc)}
+            row["id"] = (item or {}).get("id", line_no)
+            row["latency_ms"] = round((time.perf_counter() - start) * 1000, 1)
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.flush()
+    finally:
+        if out is not sys.stdout:
+            out.close()
     return 0
 
 

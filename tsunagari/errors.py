@@ -15,3 +15,7 @@ class IndexMissingError(TsunagariError):
 
 class IndexBusyError(TsunagariError):
     """Another refresh of the index is running."""
+
+
+class ConfigError(TsunagariError):
+    """The configuration (settings, embedder, Chroma server) cannot be used."""

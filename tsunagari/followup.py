@@ -6,14 +6,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tsunagari.errors import InputError
 from tsunagari.structure import MUNICIPALITY_ALIASES
 from tsunagari.types import Filters
 
 _ANAPHORA = re.compile(
     r"(その|同|この|当該)(市|町|村|区|県|都|道|府|自治体|団体|NPO|事例|取組|取り組み|ケース|地域)"
-    r"|そこ|そちら"
+    r"|そこ(?:の|では|には|は)|そちら"
 )
-_CONTINUE = re.compile(r"^(他に|ほかに|他には|ほかには|さらに|もっと|それ|では|じゃあ|あと)")
+_CONTINUE = re.compile(r"^(他に|ほかに|他には|ほかには|さらに|もっと|それ(?!ぞれ|以外)|じゃあ|あと)")
 _COLUMN_CITY = re.compile(r"([ABCＡＢＣ])市")
 
 
@@ -24,6 +25,26 @@ class Resolved:
     question: str
     filters: Filters
     entity: str = ""
+
+
+def validate_history(history: object) -> None:
+    """Raise InputError unless history is None or a list of strings / {"role","content"}.
+
+    >>> validate_history([{"role": "user", "content": "仙台市は？"}, "前の質問"])
+    >>> validate_history("前の質問")
+    Traceback (most recent call last):
+    ...
+    tsunagari.errors.InputError: 会話の履歴（history）は、発言（文字列か {"role", "content"}）のリストで指定してください。
+    """
+    if history is None:
+        return
+    if isinstance(history, str | bytes) or not isinstance(history, Sequence) or not all(
+        isinstance(t, str) or (isinstance(t, dict) and isinstance(t.get("content", ""), str))
+        for t in history
+    ):
+        raise InputError(
+            "会話の履歴（history）は、発言（文字列か {\"role\", \"content\"}）のリストで指定してください。"
+        )
 
 
 def _turn_texts(history: Sequence[object] | None, role: str | None = None) -> list[str]:
@@ -71,6 +92,7 @@ def _latest_entity(texts: list[str], known: list[str]) -> str:
 
 def resolve(question: str, history: Sequence[object] | None, known: Iterable[str]) -> Resolved:
     """Rewrite a follow-up into a standalone question using the latest entity in the history."""
+    validate_history(history)
     known = list(known)
     if not history or find_entities(question, known):
         return Resolved(question, Filters())

@@ -12,7 +12,7 @@ from typing import Any
 
 from tsunagari.chunk import chunk_document
 from tsunagari.config import Settings, collection_name
-from tsunagari.errors import IndexMissingError
+from tsunagari.errors import ConfigError, IndexMissingError
 from tsunagari.scan import FileChange, FileProblem
 from tsunagari.textja import Tokenizer, default_tokenizer
 from tsunagari.types import Chunk, Document
@@ -92,8 +92,14 @@ def chroma_client(settings: Settings):
     from chromadb.config import Settings as ChromaSettings
 
     if settings.chroma_host:
-        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
-                                   settings=ChromaSettings(anonymized_telemetry=False))
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+        except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
+            raise ConfigError(
+                f"Chroma サーバー（{settings.chroma_host}:{settings.chroma_port}）に接続できません。"
+                "サーバーが起動しているか、CHROMA_HOST / CHROMA_PORT を確認してください。"
+            ) from exc
     path = data_paths(settings)["chroma"]
     path.mkdir(parents=True, exist_ok=True)
     _reload_if_refreshed_elsewhere(settings, str(path))
@@ -241,6 +247,9 @@ def read_manifest(settings: Settings) -> Manifest | None:
     path = data_paths(settings)["manifest"]
     if not path.exists():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None  # unreadable: treated as absent; the next ingest rewrites it
     known = Manifest.__dataclass_fields__.keys()
     return Manifest(**{k: v for k, v in data.items() if k in known})

@@ -122,8 +122,9 @@ class Retriever:
             bm25_ids = [self.chunks[i].chunk_id for i in self.bm25_ranking(query, allowed, n)]
             rankings.append((bm25_ids, self.settings.bm25_weight))
         if mode in ("hybrid", "dense"):
-            dense_ids = [cid for cid in self.dense_ranking(query, filters, n)
-                         if cid in by_id and allowed[by_id[cid]]]
+            # dict.fromkeys: a chunk may briefly have two vectors during a refresh.
+            dense_ids = list(dict.fromkeys(cid for cid in self.dense_ranking(query, filters, n)
+                                           if cid in by_id and allowed[by_id[cid]]))
             rankings.append((dense_ids, self.settings.dense_weight))
         fused = rrf(rankings, self.settings.rrf_k)
         focus = self.focus(query, [cid for cid, _ in fused], allowed)
@@ -207,7 +208,7 @@ def _short_title(c: Chunk) -> str:
     return re.sub(r"^第\s*\d+\s*章[：:]?\s*", "", title).strip()
 
 
-_POINT_REF = re.compile(
+POINT_REF = re.compile(
     r"(?:ポイント|point)\s*([①-⑤1-5１-５])(?![点つ個])|([①-⑤])"
     r"|([1-5１-５一二三四五])\s*(?:つ目|番目)のポイント"
 )
@@ -224,7 +225,7 @@ def mentioned_points(query: str) -> set[int]:
     set()
     """
     out = set()
-    for m in _POINT_REF.finditer(query):
+    for m in POINT_REF.finditer(query):
         ch = next(g for g in m.groups() if g)
         out.add("①②③④⑤".find(ch) + 1 if ch in "①②③④⑤"
                 else "12345１２３４５一二三四五".find(ch) % 5 + 1)
