@@ -14,7 +14,7 @@ st.caption("第2章の「既存報告書を通じたアクション事例」を�
 try:
     cases = catalog.list_cases(load_chunks(data_paths(settings)["chunks"]))
 except TsunagariError as exc:
-    st.info(str(exc))
+    st.info(ui.md_escape(exc))
     st.page_link(appstate.CHAT_PAGE, label="チャットで索引を作成する", icon=":material/chat:")
     st.stop()
 

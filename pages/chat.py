@@ -28,9 +28,9 @@ def _index_missing() -> None:
     )
     if st.button("索引を作成", type="primary"):
         try:
-            report = appstate.run_ingest(settings)
+            report = appstate.run_ingest(settings, refreshed=False)
         except TsunagariError as exc:
-            st.error(str(exc))
+            st.error(ui.md_escape(exc))
             st.stop()
         st.session_state.flash = uistatus.ingest_summary(report)
         st.rerun()
@@ -42,11 +42,11 @@ try:
 except IndexMissingError:
     _index_missing()
 except TsunagariError as exc:
-    st.error(str(exc))
+    st.error(ui.md_escape(exc))
     st.stop()
 
 if flash := st.session_state.pop("flash", None):
-    st.success(flash)
+    st.success(ui.md_escape(flash))
 
 # --- Sidebar -----------------------------------------------------------------------------
 with st.sidebar:
@@ -77,7 +77,8 @@ with st.sidebar:
     )
 
     st.subheader("索引の状態")
-    st.caption("  \n".join(uistatus.index_status_lines(read_manifest(settings))))
+    st.caption("  \n".join(ui.md_escape(line)
+                            for line in uistatus.index_status_lines(read_manifest(settings))))
 
     st.subheader("質問の例")
     st.caption("押すと入力欄に入ります。")
@@ -135,9 +136,9 @@ def _render_answer(msg: dict, fresh: bool = False) -> None:
     else:
         st.html(ui.answer_html(body, turn, numbers))
     for notice in answer.notices:
-        st.caption(f":material/info: {notice}")
+        st.caption(f":material/info: {ui.md_escape(notice)}")
     if msg.get("filters_label"):
-        st.caption(msg["filters_label"])
+        st.caption(ui.md_escape(msg["filters_label"]))
     if answer.citations:
         terms = ui.query_terms(answer.standalone_question or answer.question,
                                service.retriever.tokenizer)
@@ -171,7 +172,7 @@ if not msgs:
             "左の「質問の例」から選ぶこともできます。"
         )
         for notice in service.notices:
-            st.caption(f":material/info: {notice}")
+            st.caption(f":material/info: {ui.md_escape(notice)}")
 
 for m in msgs:
     if m["role"] == "user":
@@ -191,7 +192,7 @@ if question:
     try:
         question = validate_question(question, settings.max_question_chars)
     except InputError as exc:
-        st.warning(str(exc))
+        st.warning(ui.md_escape(exc))
         question = None
 
 if question:
@@ -216,7 +217,7 @@ if question:
                 with st.spinner("資料を検索しています…"):
                     answer = service.answerer.ask(question, history=history, filters=filters)
         except TsunagariError as exc:
-            st.error(str(exc))
+            st.error(ui.md_escape(exc))
         else:
             st.session_state.turn_counter = st.session_state.get("turn_counter", 0) + 1
             msg = {

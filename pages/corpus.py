@@ -5,6 +5,8 @@ from pathlib import Path
 import streamlit as st
 
 from tsunagari import appstate, uistatus
+from tsunagari.scan import STATUS_LABELS
+from tsunagari.ui import md_escape
 from tsunagari.errors import TsunagariError
 from tsunagari.feedback import FeedbackStore
 from tsunagari.index import read_manifest
@@ -13,11 +15,11 @@ from tsunagari.upload import corpus_files, save_upload
 settings = appstate.settings()
 corpus_dir = Path(settings.corpus_dir)
 st.title("資料の管理")
-st.caption(f"資料フォルダ: {corpus_dir}")
+st.caption(f"資料フォルダ: {md_escape(corpus_dir)}")
 
 st.subheader("索引の状態")
 manifest = read_manifest(settings)
-st.markdown("  \n".join(uistatus.index_status_lines(manifest)))
+st.markdown("  \n".join(md_escape(line) for line in uistatus.index_status_lines(manifest)))
 files = corpus_files(corpus_dir)
 if files:
     st.dataframe(files, hide_index=True)
@@ -31,40 +33,39 @@ if uploaded is not None and st.button("資料フォルダに追加", type="prima
     try:
         saved = save_upload(corpus_dir, uploaded.name, uploaded.getvalue(), settings.max_file_mb)
     except TsunagariError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
     else:
-        st.success(saved.message + " 「索引を更新」を押すと検索に反映されます。")
+        st.success(md_escape(saved.message) + " 「索引を更新」を押すと検索に反映されます。")
 
 st.subheader("索引を更新")
 st.caption("資料フォルダの内容から索引を作り直します。変更のない部分はそのまま使います。")
 if st.button("索引を更新", icon=":material/refresh:"):
+    refreshed = manifest is not None
     try:
-        report = appstate.run_ingest(settings)
+        report = appstate.run_ingest(settings, refreshed=refreshed)
     except TsunagariError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
     else:
-        st.success(uistatus.ingest_summary(report))
+        st.success(md_escape(uistatus.ingest_summary(report, refreshed=refreshed)))
         cols = st.columns(4)
         cols[0].metric("追加", report.added)
         cols[1].metric("更新", report.updated)
         cols[2].metric("削除", report.deleted)
         cols[3].metric("変更なし", report.unchanged)
-        status_ja = {"new": "追加", "changed": "更新", "unchanged": "変更なし",
-                     "removed": "削除", "kept": "前回の内容を維持"}
         files = getattr(report, "files", ())
         if files:
             st.dataframe(
-                [{"ファイル": f.file, "題名": f.title, "状態": status_ja.get(f.status, f.status),
-                  "チャンク数": f.chunks} for f in files],
+                [{"ファイル": f.file, "題名": f.title, "状態": STATUS_LABELS.get(f.status, f.status),
+                  "箇所（チャンク）数": f.chunks} for f in files],
                 hide_index=True,
             )
         problems = getattr(report, "problems", ())
         for p in problems:
-            st.warning(p.message)
+            st.warning(md_escape(p.message))
         shown = {p.message for p in problems}
         for notice in report.notices:
             if notice not in shown:
-                st.info(notice)
+                st.info(md_escape(notice))
 
 st.subheader("フィードバック")
 store = FeedbackStore.for_settings(settings)

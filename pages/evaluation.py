@@ -7,6 +7,7 @@ import streamlit as st
 
 from tsunagari import uistatus
 from tsunagari.config import PROJECT_ROOT
+from tsunagari.ui import md_escape
 
 out_dir = Path(os.environ.get("TSUNAGARI_EVAL_OUT") or PROJECT_ROOT / "eval" / "out")
 st.title("評価")
@@ -18,14 +19,15 @@ if run is None:
     )
     st.stop()
 
-st.caption(f"最新の評価結果（{run.updated} 更新、{out_dir}）")
+st.caption(f"最新の評価結果（{run.updated} 更新、{md_escape(out_dir)}）")
 st.subheader("指標")
 st.dataframe(uistatus.metrics_table(run.metrics), hide_index=True)
 if run.plots:
     st.subheader("グラフ")
     cols = st.columns(min(len(run.plots), 2))
     for i, plot in enumerate(run.plots):
-        cols[i % len(cols)].image(plot, caption=Path(plot).stem)
+        cols[i % len(cols)].image(plot, caption=uistatus.plot_caption(plot))
 if run.report:
     with st.expander("レポート（report.md）"):
-        st.markdown(run.report)
+        # Shown as raw text: the report quotes questions and passages from the reports.
+        st.code(run.report, language="markdown", wrap_lines=True)

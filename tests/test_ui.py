@@ -81,3 +81,17 @@ def test_cases_from_the_real_index(built_index):
     opts = catalog.filter_options(chunks)
     assert "仙台市" in opts.municipalities and ("chapter:第2章", "第2章") in opts.scopes
     assert any(v == "column:コラム１" for v, _ in opts.scopes)
+
+
+def test_md_escape_neutralises_markdown_from_file_names_and_notices():
+    from tsunagari.ui import md_escape
+
+    for evil in ("![x](http://host/t.png).pdf", "[リンク](javascript:alert(1))", "**太字** _斜体_",
+                 "<img src=x>", "`code`", "# 見出し", "- 箇条書き", "1. 番号", "a | b", "~~消~~",
+                 "$x^2$"):
+        out = md_escape(evil)
+        assert out.replace("\\", "") == evil.replace("\\", "")  # only backslashes are added
+        for syntax in ("![", "](", "**", "~~"):
+            assert syntax not in out, (evil, out)
+        assert not re.search(r"(?<!\\)[<>`$*_\[\]()!#|~]", out), out  # every one escaped
+        assert not out.startswith(("#", "-", "1.")), out

@@ -11,9 +11,9 @@ from typing import Any
 import streamlit as st
 
 from tsunagari.config import Settings, load_settings
-from tsunagari.index import read_manifest
+from tsunagari.index import data_paths, read_manifest
 from tsunagari.service import Service, ingest, open_service
-from tsunagari.uistatus import progress_adapter
+from tsunagari.uistatus import ingest_verb, progress_adapter
 
 CHAT_PAGE = "pages/chat.py"
 MODE_LABELS = {"extractive": "オフライン（資料からの抜粋）", "llm": "LLM（生成）"}
@@ -25,8 +25,14 @@ def settings(**overrides: Any) -> Settings:
 
 
 def _key(s: Settings) -> str:
-    manifest = read_manifest(s)
-    return s.model_dump_json() + "|" + (manifest.refreshed_at if manifest else "")
+    """Settings plus the manifest file's mtime (ns) and size: a refresh, even two within the same
+    second (`refreshed_at` has 1-second resolution), gives a new key."""
+    try:
+        st_ = data_paths(s)["manifest"].stat()
+        stamp = f"{st_.st_mtime_ns}:{st_.st_size}"
+    except OSError:
+        stamp = ""
+    return s.model_dump_json() + "|" + stamp
 
 
 @st.cache_resource(show_spinner="索引を読み込んでいます…", max_entries=4)
@@ -46,15 +52,21 @@ def clear_service() -> None:
     _open.clear()
 
 
-def run_ingest(s: Settings, label: str = "索引を作成しています…"):
-    """Build/refresh the index with a progress bar; returns the IngestReport."""
-    bar = st.progress(0.0, text=label)
+def run_ingest(s: Settings, refreshed: bool | None = None):
+    """Build/refresh the index with a progress bar; returns the IngestReport.
+
+    `refreshed` (default: whether an index exists now) picks 「更新」 over 「作成」 in the texts.
+    """
+    if refreshed is None:
+        refreshed = read_manifest(s) is not None
+    verb = ingest_verb(refreshed)
+    bar = st.progress(0.0, text=f"索引を{verb}しています…")
 
     def update(fraction: float, text: str) -> None:
         bar.progress(fraction, text=text)
 
-    report = ingest(s, progress=progress_adapter(update))
-    bar.progress(1.0, text="索引を作成しました。")
+    report = ingest(s, progress=progress_adapter(update, refreshed=refreshed))
+    bar.progress(1.0, text=f"索引を{verb}しました。")
     clear_service()
     return report
 

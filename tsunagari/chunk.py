@@ -69,9 +69,8 @@ def _pack(pieces: list[_Piece], size: int) -> list[list[_Piece]]:
     target = total / n
     groups: list[list[_Piece]] = [[]]
     length = 0
-    for i, x in enumerate(pieces):
-        remaining = len(pieces) - i
-        if groups[-1] and length + len(x.text) / 2 > target and len(groups) < n and remaining:
+    for x in pieces:
+        if groups[-1] and length + len(x.text) / 2 > target and len(groups) < n:
             groups.append([])
             length = 0
         groups[-1].append(x)

@@ -115,7 +115,7 @@ def _reload_if_refreshed_elsewhere(settings: Settings, path: str) -> None:
     """Drop chromadb's per-process cache of an embedded store when the index was refreshed since
     it was opened (e.g. by `python -m ingest` while the app runs): an embedded client does not
     see vectors another process added. Clients opened before keep working on their snapshot."""
-    from chromadb.api.shared_system_client import SharedSystemClient
+    from tsunagari.vectors import release_chroma_system
 
     try:
         st = data_paths(settings)["manifest"].stat()
@@ -124,7 +124,7 @@ def _reload_if_refreshed_elsewhere(settings: Settings, path: str) -> None:
         stamp = (0, 0)
     previous = _OPENED_AT.get(path)
     if previous is not None and previous != stamp:
-        SharedSystemClient._identifier_to_system.pop(path, None)
+        release_chroma_system(path)
     _OPENED_AT[path] = stamp
 
 

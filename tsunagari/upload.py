@@ -1,28 +1,30 @@
 """Add an uploaded report (.txt/.md/.pdf/.docx) to the corpus directory.
 
 Files are checked with the same loaders `ingest` uses (encoding, damaged / encrypted /
-image-only PDFs) and stored as they are; a file with the same content as a report already in
-the folder is refused. (Were a format not read by the loaders, its text would be extracted
-into `<stem>.txt`.)
+image-only PDFs) and stored as they are (every accepted suffix is read by the loaders); a file
+with the same content as a report already in the folder is refused.
 """
 
 from __future__ import annotations
 
-import io
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from tsunagari import load
 from tsunagari.errors import InputError
+from tsunagari.loaders import SUPPORTED_SUFFIXES, load_bytes
 
+log = logging.getLogger(__name__)
 UPLOAD_SUFFIXES = (".txt", ".md", ".pdf", ".docx")
+assert set(UPLOAD_SUFFIXES) <= set(SUPPORTED_SUFFIXES), "uploads are stored as read by the loaders"
 
 
 @dataclass(frozen=True)
 class SavedUpload:
-    """Where an upload was stored and how."""
+    """Where an upload was stored and how (`converted` is always False: files are kept as
+    uploaded)."""
 
     path: Path
     converted: bool
@@ -43,35 +45,6 @@ def safe_name(filename: str) -> str:
     return name
 
 
-def loader_suffixes() -> set[str]:
-    """File suffixes the corpus loader reads directly."""
-    for attr in ("SUPPORTED_SUFFIXES", "SUFFIXES", "TEXT_SUFFIXES"):
-        value = getattr(load, attr, None)
-        if value:
-            return {str(s).lower() for s in value}
-    return {".txt", ".md"}
-
-
-def docx_text(data: bytes) -> str:
-    """Paragraph and table text of a .docx file."""
-    from docx import Document
-
-    doc = Document(io.BytesIO(data))
-    lines = [p.text for p in doc.paragraphs]
-    for table in doc.tables:
-        for row in table.rows:
-            lines.append("\t".join(cell.text for cell in row.cells))
-    return "\n".join(lines)
-
-
-def pdf_text(data: bytes) -> str:
-    """Text of a PDF, one block per page (pypdf)."""
-    from pypdf import PdfReader
-
-    reader = PdfReader(io.BytesIO(data))
-    return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages)
-
-
 def save_upload(corpus_dir: Path, filename: str, data: bytes,
                 max_mb: float = 200.0) -> SavedUpload:
     """Store an uploaded report in `corpus_dir`; raises InputError with a Japanese message."""
@@ -87,31 +60,20 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes,
         raise InputError(f"{filename} は空のファイルです。")
     corpus_dir = Path(corpus_dir)
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    converted = False
-    if suffix in loader_suffixes():
-        from tsunagari.loaders import load_bytes
-
+    try:
         load_bytes(name, data)  # raises InputError naming the file (encoding, OCR, password…)
-        _refuse_duplicate(corpus_dir, name, data)
-    else:
-        try:
-            text = docx_text(data) if suffix == ".docx" else pdf_text(data)
-        except Exception as exc:  # a damaged or encrypted file
-            raise InputError(f"{filename} から文字を取り出せませんでした（{type(exc).__name__}）。") \
-                from exc
-        if not text.strip():
-            raise InputError(
-                f"{filename} から文字を取り出せませんでした（画像だけの PDF などは使えません）。"
-            )
-        data = text.encode("utf-8")
-        name = Path(name).stem + ".txt"
-        converted = True
+    except InputError:
+        raise
+    except Exception as exc:  # an unexpected parser failure: details go to the log only
+        log.warning("upload %s could not be read", name, exc_info=exc)
+        raise InputError(f"{filename} から文字を取り出せませんでした。"
+                         "ファイルが壊れていないか確認してください。") from exc
+    _refuse_duplicate(corpus_dir, name, data)
     path = corpus_dir / name
     replaced = path.exists()
     path.write_bytes(data)
-    how = "（文字を取り出してテキストとして保存）" if converted else ""
     verb = "置き換えました" if replaced else "追加しました"
-    return SavedUpload(path, converted, replaced, f"{name} を資料フォルダに{verb}{how}。")
+    return SavedUpload(path, False, replaced, f"{name} を資料フォルダに{verb}。")
 
 
 def _refuse_duplicate(corpus_dir: Path, name: str, data: bytes) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tsunagari.config import Settings, collection_name
 from tsunagari.types import Chunk
+
+log = logging.getLogger(__name__)
 
 # Test hook only: seconds to wait per chunk while embedding, so a test can kill a refresh
 # half-way. Never set in production.
@@ -31,6 +35,37 @@ def namespace(settings: Settings, embedder) -> str:
     if settings.chroma_host:
         return f"chroma@{settings.chroma_host}:{settings.chroma_port}/{name}"
     return f"chroma/{name}"
+
+
+# Embedded Chroma systems forgotten by `release_chroma_system`, stopped one release later.
+_RETIRED: dict[str, object] = {}
+_RETIRED_LOCK = threading.Lock()
+
+
+def release_chroma_system(path: str) -> None:
+    """Make the next embedded client for `path` reopen the store, without leaking the old one.
+
+    chromadb keeps one System per persist directory in a private, process-wide cache; an
+    embedded System does not see vectors another process added, so after a refresh the cache
+    entry must go. The forgotten System is not stopped at once (a service opened before may
+    still be answering a query with it): it is stopped at the next release for the same path,
+    when no service uses it any more. At most one retired System per path is kept alive.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    with _RETIRED_LOCK:
+        with SharedSystemClient._refcount_lock:
+            system = SharedSystemClient._identifier_to_system.pop(path, None)
+            # Clients of the old System must not count towards (and later stop) the new one.
+            SharedSystemClient._identifier_to_refcount.pop(path, None)
+        older = _RETIRED.pop(path, None)
+        if system is not None:
+            _RETIRED[path] = system
+    if older is not None:
+        try:
+            older.stop()
+        except Exception:  # stopping is best effort: never fail a refresh or a query on it
+            log.warning("could not stop a retired Chroma system for %s", path, exc_info=True)
 
 
 def record_manager(settings: Settings, embedder):

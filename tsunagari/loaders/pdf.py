@@ -24,7 +24,7 @@ def _open(name: str, data: bytes):
         reader = PdfReader(io.BytesIO(data))
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, IndexError) as exc:
         raise InputError(
-            f"{name} は PDF として読み込めません（ファイルが壊れている可能性があります：{type(exc).__name__}）。"
+            f"{name} は PDF として読み込めません（ファイルが壊れている可能性があります）。"
         ) from exc
     if reader.is_encrypted:
         try:
@@ -65,7 +65,7 @@ def read_pdf(name: str, data: bytes) -> Loaded:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many types on damaged streams
         raise InputError(
-            f"{name} の {len(pages) + 1} ページ目を読み込めません（ファイルが壊れている可能性があります：{type(exc).__name__}）。"
+            f"{name} の {len(pages) + 1} ページ目を読み込めません（ファイルが壊れている可能性があります）。"
         ) from exc
     if not pages:
         raise InputError(f"{name} にはページがありません。")

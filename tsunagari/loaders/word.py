@@ -43,7 +43,7 @@ def read_docx(name: str, data: bytes) -> Loaded:
         doc = open_docx(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - zip/xml errors of damaged files
         raise InputError(
-            f"{name} は Word ファイルとして読み込めません（壊れているか .docx ではありません：{type(exc).__name__}）。"
+            f"{name} は Word ファイルとして読み込めません（壊れているか .docx ではありません）。"
         ) from exc
     body = doc.element.body
     rendered = any(True for _ in body.iter(f"{_W}lastRenderedPageBreak"))
