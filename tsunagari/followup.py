@@ -12,8 +12,10 @@ from tsunagari.types import Filters
 
 _ANAPHORA = re.compile(
     r"(その|同|この|当該)(市|町|村|区|県|都|道|府|自治体|団体|NPO|事例|取組|取り組み|ケース|地域)"
-    r"|そこ(?:の|では|には|は)|そちら"
+    r"|そちら"
 )
+# Words that point back to the previous topic without naming a place («そこまで絞った»).
+_BACK_REFERENCE = re.compile(r"そこ(?:の|では|には|は|まで)|それで|その(?:後|際|時|とき|結果|ため)")
 _CONTINUE = re.compile(r"^(他に|ほかに|他には|ほかには|さらに|もっと|それ(?!ぞれ|以外)|じゃあ|あと)")
 _COLUMN_CITY = re.compile(r"([ABCＡＢＣ])市")
 
@@ -96,7 +98,8 @@ def resolve(question: str, history: Sequence[object] | None, known: Iterable[str
     known = list(known)
     if not history or find_entities(question, known):
         return Resolved(question, Filters())
-    is_followup = bool(_ANAPHORA.search(question) or _CONTINUE.search(question))
+    is_followup = bool(_ANAPHORA.search(question) or _BACK_REFERENCE.search(question)
+                       or _CONTINUE.search(question))
     if not is_followup:
         return Resolved(question, Filters())
     entity = _latest_entity(_turn_texts(history, "user"), known) or _latest_entity(
