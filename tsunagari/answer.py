@@ -222,7 +222,7 @@ class Answerer:
         tok = retriever.tokenizer
         self.checker = checker or ScopeChecker(retriever.chunks, tok.morphemes)  # type: ignore
         self.notices = tuple(notices)
-        self.known = sorted({c.municipality for c in retriever.chunks if c.municipality})
+        self.known = retriever.known_entities
 
     def ask(self, question: str, history: Sequence[object] | None = None,
             filters: Filters | None = None, k: int | None = None) -> Answer:

@@ -58,6 +58,12 @@ class Retriever:
     idf: dict[str, float] = field(default_factory=dict)
     _store: object | None = None
 
+    def __post_init__(self) -> None:
+        # Derived once per index, not per question.
+        self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self.known_entities = sorted({c.municipality for c in self.chunks if c.municipality})
+        self._titles = {c.section: t for c in self.chunks if 2 <= len(t := _short_title(c)) <= 12}
+
     @classmethod
     def open(cls, settings: Settings, embedder=None, tokenizer: Tokenizer | None = None):
         """Load the chunk store written by ingest and build BM25 from its stored tokens."""
@@ -94,11 +100,6 @@ class Retriever:
         order = np.argsort(-scores, kind="stable")[:n]
         return [int(i) for i in order if scores[i] > 0]
 
-    def bm25_scores(self, query: str) -> np.ndarray:
-        """Raw BM25 scores of all chunks for a query."""
-        tokens = self.query_tokens(query)
-        return self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.chunks))
-
     def dense_ranking(self, query: str, filters: Filters, n: int) -> list[str]:
         where = _where(filters)
         docs = self._vector_store().similarity_search(query, k=n, filter=where)
@@ -114,7 +115,7 @@ class Retriever:
             mode = "bm25"
         n = max(self.settings.candidates, k)
         allowed = np.array([matches(c, filters) for c in self.chunks], dtype=bool)
-        by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        by_id = self.by_id
         rankings: list[tuple[list[str], float]] = []
         bm25_ids: list[str] = []
         dense_ids: list[str] = []
@@ -153,8 +154,7 @@ class Retriever:
             names |= {c.column_city[:2] for c in self.chunks if c.city_size == "小都市"}
         points = mentioned_points(query) or (set() if names else topic_points(query))
         plain = query.replace("の", "")
-        sections = {c.section for c in self.chunks
-                    if 2 <= len(_short_title(c)) <= 12 and _short_title(c) in plain}
+        sections = {sec for sec, title in self._titles.items() if title in plain}
         if not names and not points and not sections:
             return []
         rank = {cid: i for i, cid in enumerate(order)}
@@ -165,10 +165,6 @@ class Retriever:
                                or c.section in sections)
         ]
         return sorted(picked, key=lambda cid: rank.get(cid, len(rank)))
-
-    @property
-    def known_entities(self) -> list[str]:
-        return sorted({c.municipality for c in self.chunks if c.municipality})
 
 
 _PREFECTURES = re.compile(r"都道府県|県・道|県や道|県と道|県が主体|広域自治体")
