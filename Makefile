@@ -39,9 +39,26 @@ test-browser: setup system-deps
 	$(PY) -m pytest -q -m browser tests/test_app_browser.py
 
 # End to end against a real LLM server on localhost: llama-cpp-python + Gemma 3 270M from PyPI.
-# The first run builds llama.cpp from source (6-20 min on 2 cores; needs cc and cmake).
-test-llm: setup
+# llama.cpp is built from source (6-20 min on 2 cores; needs cc and cmake) for a portable x86-64-v3
+# baseline, never -march=native: some CI hosts advertise AVX-512/AMX that their VM does not enable,
+# and a native build dies there with SIGILL. The stamp names the flags, so a build made with other
+# flags (or an older native one) is replaced, and --no-cache-dir keeps pip's wheel cache from
+# handing a native wheel back.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+  -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF \
+  -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
+  -DGGML_AMX_BF16=OFF -DGGML_BACKEND_DL=OFF -DGGML_CPU_ALL_VARIANTS=OFF
+LLAMA_VERSION := $(shell sed -n 's/^llama-cpp-python\[server\]==//p' requirements-llm.txt)
+LLAMA_STAMP := $(VENV)/.llama-$(LLAMA_VERSION)-$(shell printf '%s' '$(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
+
+$(LLAMA_STAMP): requirements-llm.txt | $(STAMP)
+	rm -f $(VENV)/.llama-*
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" FORCE_CMAKE=1 $(PY) -m pip install --quiet --no-cache-dir \
+	  --force-reinstall --no-deps --no-binary llama-cpp-python "llama-cpp-python==$(LLAMA_VERSION)"
 	$(PY) -m pip install --quiet -r requirements-llm.txt
+	printf '%s\n' '$(LLAMA_CMAKE_ARGS)' > $@
+
+test-llm: setup $(LLAMA_STAMP)
 	$(PY) -m pytest -q -m llm tests/test_llm_e2e.py
 
 eval: setup

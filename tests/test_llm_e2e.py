@@ -9,6 +9,8 @@ poorly, so the test asserts invariants of the pipeline, not the wisdom of the an
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +39,25 @@ LAUNCHER = HERE / "llm_gemma_server.py"
 Q = "福祉以外の部署を巻き込むには？"
 START_TIMEOUT = 180.0
 MAX_TOKENS = 160
+
+
+SIGILL_HELP = (
+    "the llama.cpp build uses CPU instructions this machine does not run (SIGILL): "
+    "rebuild it portably with `rm -f .venv/.llama-* && make test-llm` (see LLAMA_CMAKE_ARGS "
+    "in the Makefile; never -march=native)")
+
+
+def _death(code: int | None) -> str:
+    """Why the server process ended, naming an illegal-instruction crash.
+
+    >>> "SIGILL" in _death(-4) and "SIGILL" in _death(132)
+    True
+    >>> _death(1)
+    'server exited with 1'
+    """
+    if code in (-signal.SIGILL, 128 + signal.SIGILL):
+        return f"server exited with {code}: {SIGILL_HELP}"
+    return f"server exited with {code}"
 
 
 def _free_port() -> int:
@@ -69,7 +90,7 @@ def server(gguf, tmp_path_factory):
     try:
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n"
+                pytest.fail(_death(proc.returncode) + ":\n"
                             + log_path.read_text(errors="replace")[-3000:])
             try:
                 with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
@@ -82,7 +103,7 @@ def server(gguf, tmp_path_factory):
             time.sleep(0.2)
         ready = time.perf_counter() - start
         print(f"\n[llm-e2e] server ready in {ready:.2f} s (port {port})")
-        yield {"url": url, "ready_s": ready, "log": log_path, "gguf": gguf}
+        yield {"url": url, "ready_s": ready, "log": log_path, "gguf": gguf, "proc": proc}
     finally:
         proc.terminate()
         try:
@@ -91,6 +112,32 @@ def server(gguf, tmp_path_factory):
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(autouse=True)
+def server_alive(request):
+    """After each test: a server that died mid-test is named, with SIGILL diagnosed."""
+    yield
+    if "server" in request.fixturenames:
+        proc = request.getfixturevalue("server")["proc"]
+        if proc.poll() is not None:
+            pytest.fail(_death(proc.returncode))
+
+
+def test_llama_build_is_portable():
+    """The installed llama.cpp has no AVX-512 or AMX code, which some VMs advertise but trap."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("objdump (binutils) is not installed")
+    libs = [p for p in Path(llama_cpp.__file__).parent.rglob("*.so*") if "ggml" in p.name]
+    assert libs, "no ggml library found inside llama_cpp"
+    for lib in libs:
+        asm = subprocess.run([objdump, "-d", "--no-show-raw-insn", str(lib)], check=True,
+                             capture_output=True, text=True).stdout
+        bad = [line for line in asm.splitlines()
+               if "%zmm" in line or "%k1" in line or "tileloadd" in line or "ldtilecfg" in line]
+        assert not bad, f"{lib.name} has AVX-512/AMX instructions, e.g. {bad[:3]}"
 
 
 @pytest.fixture(scope="module")
