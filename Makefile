@@ -65,7 +65,7 @@ eval: setup
 	$(PY) -m eval --system tsunagari bm25 dense vanilla
 
 bench: setup
-	$(PY) -m tsunagari.bench
+	$(PY) -m tsunagari.evaluation.bench
 
 clean:
 	rm -rf $(TSUNAGARI_DATA_DIR) .pytest_cache

@@ -5,7 +5,7 @@ This file only sets up the page and the navigation; each page lives in pages/.
 
 import streamlit as st
 
-from tsunagari.ui import CSS
+from tsunagari.app.html import CSS
 
 st.set_page_config(page_title="つながり｜地方版PF 事例集チャット", page_icon=":material/diversity_3:", layout="wide")
 st.html(CSS)

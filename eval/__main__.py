@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tsunagari.config import load_settings
     from tsunagari.evaluation.runner import check, print_table, run
-    from tsunagari.index import data_paths
+    from tsunagari.indexing.store import data_paths
     from tsunagari.service import ingest
 
     settings = load_settings()

@@ -2,24 +2,24 @@
 
 import streamlit as st
 
-from tsunagari import appstate, catalog, ui
+from tsunagari.app import catalog, html, state
 from tsunagari.errors import TsunagariError
-from tsunagari.index import data_paths, load_chunks
-from tsunagari.types import POINTS
+from tsunagari.indexing.store import data_paths, load_chunks
+from tsunagari.domain import POINTS
 
-settings = appstate.settings()
+settings = state.settings()
 st.title("事例一覧")
 st.caption("第2章の「既存報告書を通じたアクション事例」を、5 つのポイントごとに一覧にしています。")
 
 try:
     cases = catalog.list_cases(load_chunks(data_paths(settings)["chunks"]))
 except TsunagariError as exc:
-    st.info(ui.md_escape(exc))
-    st.page_link(appstate.CHAT_PAGE, label="チャットで索引を作成する", icon=":material/chat:")
+    st.info(html.md_escape(exc))
+    st.page_link(state.CHAT_PAGE, label="チャットで索引を作成する", icon=":material/chat:")
     st.stop()
 
 left, right = st.columns([2, 3])
-points = left.multiselect("ポイント", list(POINTS), format_func=ui.point_label, key="cases_points",
+points = left.multiselect("ポイント", list(POINTS), format_func=html.point_label, key="cases_points",
                           placeholder="すべてのポイント")
 word = right.text_input("自治体名・見出しで探す", key="cases_word", placeholder="例：仙台市、会議体")
 
@@ -36,20 +36,20 @@ for point in POINTS:
     rows = [c for c in shown if c.point == point]
     if not rows:
         continue
-    st.subheader(ui.point_label(point))
+    st.subheader(html.point_label(point))
     for i, c in enumerate(rows):
         with st.container(border=True):
             head, action = st.columns([3, 1], vertical_alignment="center")
             with head:
                 st.html(
-                    f'<div class="tg-card-head">{ui.escape(c.municipality)}'
-                    f'<span class="tg-meta">　{ui.escape(c.section)}</span></div>'
-                    f'<div class="tg-meta">{ui.escape(c.heading)}</div>'
-                    f'<div class="tg-meta">本資料 p.{ui.escape("、".join(map(str, c.pages)))}'
-                    + (f'　出典: {ui.escape(c.source_report)} p.{ui.escape(c.source_page)}'
+                    f'<div class="tg-card-head">{html.escape(c.municipality)}'
+                    f'<span class="tg-meta">　{html.escape(c.section)}</span></div>'
+                    f'<div class="tg-meta">{html.escape(c.heading)}</div>'
+                    f'<div class="tg-meta">本資料 p.{html.escape("、".join(map(str, c.pages)))}'
+                    + (f'　出典: {html.escape(c.source_report)} p.{html.escape(c.source_page)}'
                        if c.source_report else "")
                     + "</div>"
                 )
             with action:
                 if st.button("チャットで聞く", key=f"ask-{c.point}-{i}", icon=":material/chat:"):
-                    appstate.ask_in_chat(c.question)
+                    state.ask_in_chat(c.question)

@@ -4,18 +4,18 @@ import time
 
 import streamlit as st
 
-from tsunagari import appstate, catalog, ui, uistatus
-from tsunagari.answer import validate_question
+from tsunagari.app import catalog, html, state, status
+from tsunagari.answering.extractive import validate_question
 from tsunagari.errors import IndexMissingError, InputError, TsunagariError
-from tsunagari.export import conversation_docx, conversation_markdown
-from tsunagari.feedback import FeedbackStore, citation_sources
-from tsunagari.index import read_manifest
+from tsunagari.app.export import conversation_docx, conversation_markdown
+from tsunagari.app.feedback import FeedbackStore, citation_sources
+from tsunagari.indexing.store import read_manifest
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 STREAM_DELAY = 0.03  # seconds between streamed sentences
 
-settings = appstate.settings()
-msgs = appstate.messages()
+settings = state.settings()
+msgs = state.messages()
 
 st.title("つながり")
 st.caption("地方版孤独・孤立対策官民連携プラットフォームの事例集に、出典（ページ）つきで答えます。")
@@ -28,35 +28,35 @@ def _index_missing() -> None:
     )
     if st.button("索引を作成", type="primary"):
         try:
-            report = appstate.run_ingest(settings, refreshed=False)
+            report = state.run_ingest(settings, refreshed=False)
         except TsunagariError as exc:
-            st.error(ui.md_escape(exc))
+            st.error(html.md_escape(exc))
             st.stop()
-        st.session_state.flash = uistatus.ingest_summary(report)
+        st.session_state.flash = status.ingest_summary(report)
         st.rerun()
     st.stop()
 
 
 try:
-    base_service = appstate.get_service(settings)
+    base_service = state.get_service(settings)
 except IndexMissingError:
     _index_missing()
 except TsunagariError as exc:
-    st.error(ui.md_escape(exc))
+    st.error(html.md_escape(exc))
     st.stop()
 
 if flash := st.session_state.pop("flash", None):
-    st.success(ui.md_escape(flash))
+    st.success(html.md_escape(flash))
 
 # --- Sidebar -----------------------------------------------------------------------------
 with st.sidebar:
-    st.button("新しい会話", icon=":material/add_comment:", on_click=appstate.new_conversation, width="stretch")
+    st.button("新しい会話", icon=":material/add_comment:", on_click=state.new_conversation, width="stretch")
 
     st.subheader("絞り込み")
     opts = catalog.filter_options(base_service.retriever.chunks)
     point = st.selectbox(
         "ポイント", [0, 1, 2, 3, 4, 5], key="f_point",
-        format_func=lambda p: ui.point_label(p) if p else "すべて",
+        format_func=lambda p: html.point_label(p) if p else "すべて",
     )
     municipality = st.selectbox(
         "自治体", ["", *opts.municipalities], key="f_muni",
@@ -73,19 +73,19 @@ with st.sidebar:
     mode = st.radio(
         "回答方式", modes, key="answer_mode",
         index=modes.index(settings.answer_mode) if settings.answer_mode in modes else 0,
-        format_func=lambda m: appstate.MODE_LABELS[m] + (f"：{settings.llm}" if m == "llm" else ""),
+        format_func=lambda m: state.MODE_LABELS[m] + (f"：{settings.llm}" if m == "llm" else ""),
     )
 
     st.subheader("索引の状態")
-    st.caption("  \n".join(ui.md_escape(line)
-                            for line in uistatus.index_status_lines(read_manifest(settings))))
+    st.caption("  \n".join(html.md_escape(line)
+                            for line in status.index_status_lines(read_manifest(settings))))
 
     st.subheader("質問の例")
     st.caption("押すと入力欄に入ります。")
-    for p, questions in ui.EXAMPLE_QUESTIONS.items():
-        with st.expander(ui.point_label(p)):
+    for p, questions in html.EXAMPLE_QUESTIONS.items():
+        with st.expander(html.point_label(p)):
             for i, q in enumerate(questions):
-                st.button(q, key=f"ex-{p}-{i}", on_click=appstate.fill_chat_input, args=(q,),
+                st.button(q, key=f"ex-{p}-{i}", on_click=state.fill_chat_input, args=(q,),
                           width="stretch")
 
     st.subheader("会話の保存")
@@ -94,7 +94,7 @@ with st.sidebar:
 service = base_service
 if mode != settings.answer_mode:
     # The answer mode is passed through as a setting; the LLM backend reads it.
-    service = appstate.get_service(appstate.settings(answer_mode=mode))
+    service = state.get_service(state.settings(answer_mode=mode))
 
 store = FeedbackStore.for_settings(settings)
 
@@ -108,7 +108,7 @@ def _save_rating(msg: dict) -> None:
 def _store_feedback(msg: dict, rating=None, comment=None) -> None:
     answer = msg["answer"]
     store.add(
-        key=f"{appstate.session_id()}-{msg['turn']}", question=answer.question,
+        key=f"{state.session_id()}-{msg['turn']}", question=answer.question,
         answer=answer.answer, rating=rating, comment=comment, history=msg.get("history", []),
         standalone_question=answer.standalone_question, abstained=answer.abstained,
         mode=answer.mode, citations=citation_sources(answer.citations),
@@ -118,36 +118,36 @@ def _store_feedback(msg: dict, rating=None, comment=None) -> None:
 
 def _user_bubble(text: str) -> None:
     with st.chat_message("user"):
-        st.html(f'<div class="tg-full">{ui.escape(text)}</div>')
+        st.html(f'<div class="tg-full">{html.escape(text)}</div>')
 
 
 def _render_answer(msg: dict, fresh: bool = False) -> None:
     answer, turn = msg["answer"], msg["turn"]
-    body, _ = ui.split_sources(answer.answer)
+    body, _ = html.split_sources(answer.answer)
     numbers = [c.n for c in answer.citations]
     if fresh:  # stream the answer sentence by sentence (always as escaped HTML)
         slot = st.empty()
         shown = ""
-        for piece in ui.stream_pieces(body):
+        for piece in html.stream_pieces(body):
             shown += piece
-            slot.html(ui.answer_html(shown, turn, numbers))
+            slot.html(html.answer_html(shown, turn, numbers))
             time.sleep(STREAM_DELAY)
-        slot.html(ui.answer_html(body, turn, numbers))
+        slot.html(html.answer_html(body, turn, numbers))
     else:
-        st.html(ui.answer_html(body, turn, numbers))
+        st.html(html.answer_html(body, turn, numbers))
     for notice in answer.notices:
-        st.caption(f":material/info: {ui.md_escape(notice)}")
+        st.caption(f":material/info: {html.md_escape(notice)}")
     if msg.get("filters_label"):
-        st.caption(ui.md_escape(msg["filters_label"]))
+        st.caption(html.md_escape(msg["filters_label"]))
     if answer.citations:
-        terms = ui.query_terms(answer.standalone_question or answer.question,
+        terms = html.query_terms(answer.standalone_question or answer.question,
                                service.retriever.tokenizer)
         st.markdown("**出典**")
         for cit in answer.citations:
-            st.html(ui.source_card_html(cit, terms, turn))
+            st.html(html.source_card_html(cit, terms, turn))
             pages = "、".join(str(p) for p in cit.chunk.pages)
             with st.expander(f"[{cit.n}] の全文を見る（本資料 p.{pages}）"):
-                st.html(ui.chunk_html(cit.chunk, terms))
+                st.html(html.chunk_html(cit.chunk, terms))
     cols = st.columns([1, 5])
     with cols[0]:
         st.feedback("thumbs", key=f"fb-{turn}", on_change=_save_rating, args=(msg,))
@@ -172,7 +172,7 @@ if not msgs:
             "左の「質問の例」から選ぶこともできます。"
         )
         for notice in service.notices:
-            st.caption(f":material/info: {ui.md_escape(notice)}")
+            st.caption(f":material/info: {html.md_escape(notice)}")
 
 for m in msgs:
     if m["role"] == "user":
@@ -192,7 +192,7 @@ if question:
     try:
         question = validate_question(question, settings.max_question_chars)
     except InputError as exc:
-        st.warning(ui.md_escape(exc))
+        st.warning(html.md_escape(exc))
         question = None
 
 if question:
@@ -208,7 +208,7 @@ if question:
                                                         filters=filters):
                         if isinstance(item, str):
                             shown += item
-                            slot.html(ui.answer_html(shown, "live", []))
+                            slot.html(html.answer_html(shown, "live", []))
                         else:
                             answer = item
                 slot.empty()
@@ -217,7 +217,7 @@ if question:
                 with st.spinner("資料を検索しています…"):
                     answer = service.answerer.ask(question, history=history, filters=filters)
         except TsunagariError as exc:
-            st.error(ui.md_escape(exc))
+            st.error(html.md_escape(exc))
         else:
             st.session_state.turn_counter = st.session_state.get("turn_counter", 0) + 1
             msg = {

@@ -4,22 +4,22 @@ from pathlib import Path
 
 import streamlit as st
 
-from tsunagari import appstate, uistatus
-from tsunagari.scan import STATUS_LABELS
-from tsunagari.ui import md_escape
+from tsunagari.app import state, status
+from tsunagari.loaders.scan import STATUS_LABELS
+from tsunagari.app.html import md_escape
 from tsunagari.errors import TsunagariError
-from tsunagari.feedback import FeedbackStore
-from tsunagari.index import read_manifest
-from tsunagari.upload import corpus_files, save_upload
+from tsunagari.app.feedback import FeedbackStore
+from tsunagari.indexing.store import read_manifest
+from tsunagari.loaders.upload import corpus_files, save_upload
 
-settings = appstate.settings()
+settings = state.settings()
 corpus_dir = Path(settings.corpus_dir)
 st.title("資料の管理")
 st.caption(f"資料フォルダ: {md_escape(corpus_dir)}")
 
 st.subheader("索引の状態")
 manifest = read_manifest(settings)
-st.markdown("  \n".join(md_escape(line) for line in uistatus.index_status_lines(manifest)))
+st.markdown("  \n".join(md_escape(line) for line in status.index_status_lines(manifest)))
 files = corpus_files(corpus_dir)
 if files:
     st.dataframe(files, hide_index=True)
@@ -42,11 +42,11 @@ st.caption("資料フォルダの内容から索引を作り直します。変�
 if st.button("索引を更新", icon=":material/refresh:"):
     refreshed = manifest is not None
     try:
-        report = appstate.run_ingest(settings, refreshed=refreshed)
+        report = state.run_ingest(settings, refreshed=refreshed)
     except TsunagariError as exc:
         st.error(md_escape(exc))
     else:
-        st.success(md_escape(uistatus.ingest_summary(report, refreshed=refreshed)))
+        st.success(md_escape(status.ingest_summary(report, refreshed=refreshed)))
         cols = st.columns(4)
         cols[0].metric("追加", report.added)
         cols[1].metric("更新", report.updated)

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from tsunagari import uistatus
+from tsunagari.app import status
 from tsunagari.config import PROJECT_ROOT
-from tsunagari.ui import md_escape
+from tsunagari.app.html import md_escape
 
 out_dir = Path(os.environ.get("TSUNAGARI_EVAL_OUT") or PROJECT_ROOT / "eval" / "out")
 st.title("評価")
-run = uistatus.load_eval_run(out_dir)
+run = status.load_eval_run(out_dir)
 if run is None:
     st.info(
         "まだ評価結果がありません。評価用の質問集（eval/qa.jsonl）で回答の質を測るには、"
@@ -21,12 +21,12 @@ if run is None:
 
 st.caption(f"最新の評価結果（{run.updated} 更新、{md_escape(out_dir)}）")
 st.subheader("指標")
-st.dataframe(uistatus.metrics_table(run.metrics), hide_index=True)
+st.dataframe(status.metrics_table(run.metrics), hide_index=True)
 if run.plots:
     st.subheader("グラフ")
     cols = st.columns(min(len(run.plots), 2))
     for i, plot in enumerate(run.plots):
-        cols[i % len(cols)].image(plot, caption=uistatus.plot_caption(plot))
+        cols[i % len(cols)].image(plot, caption=status.plot_caption(plot))
 if run.report:
     with st.expander("レポート（report.md）"):
         # Shown as raw text: the report quotes questions and passages from the reports.

@@ -45,7 +45,7 @@ def service(index_dir):
 @pytest.fixture(scope="session")
 def report_chunks():
     """Chunks of the report, straight from the chunker."""
-    from tsunagari.chunk import chunk_document
-    from tsunagari.load import load_text
+    from tsunagari.chunking import chunk_document
+    from tsunagari.loaders import load_document
 
-    return chunk_document(load_text(REPORT))
+    return chunk_document(load_document(REPORT))

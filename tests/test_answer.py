@@ -2,7 +2,7 @@
 
 import pytest
 
-from tsunagari.answer import NOT_FOUND
+from tsunagari.answering.extractive import NOT_FOUND
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError
 from tsunagari.service import open_service

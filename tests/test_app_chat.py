@@ -10,7 +10,7 @@ import docx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tsunagari.export import conversation_docx, conversation_markdown, docx_footnotes
+from tsunagari.app.export import conversation_docx, conversation_markdown, docx_footnotes
 
 ROOT = Path(__file__).resolve().parents[1]
 Q_SENDAI = "福祉以外の部署を巻き込むには？"

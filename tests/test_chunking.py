@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from tsunagari.structure import nfkc
-from tsunagari.textja import split_sentences
+from tsunagari.chunking.structure import nfkc
+from tsunagari.japanese import split_sentences
 
 from core_fixtures import report_chunks  # noqa: F401
 
@@ -113,11 +113,11 @@ def test_pages_of_chunks_cover_the_report(report_chunks):
 
 
 def test_chunk_ids_are_stable_content_hashes(report_chunks):
-    from tsunagari.chunk import chunk_document
-    from tsunagari.load import load_text
+    from tsunagari.chunking import chunk_document
+    from tsunagari.loaders import load_document
     from core_fixtures import REPORT
 
-    again = chunk_document(load_text(REPORT))
+    again = chunk_document(load_document(REPORT))
     assert [c.chunk_id for c in again] == [c.chunk_id for c in report_chunks]
     assert len({c.chunk_id for c in report_chunks}) == len(report_chunks)
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from tsunagari.config import load_settings
-from tsunagari.evaluation import runner, systems
+from tsunagari.evaluation import runner
 
 from core_fixtures import CORPUS, ROOT, index_dir  # noqa: F401
 
@@ -71,7 +71,7 @@ def test_run_writes_side_by_side_report(index_dir, tmp_path, monkeypatch):
     # With an LLM judge configured, faithfulness/relevancy are averaged (NaN skipped).
     judged = iter([{"faithfulness": 1.0, "relevancy": 0.5}, {"faithfulness": float("nan"),
                    "relevancy": float("nan")}, {"faithfulness": 0.5, "relevancy": 0.5}])
-    monkeypatch.setattr(systems, "make_judge", lambda s: (lambda row: next(judged)))
+    monkeypatch.setattr(runner, "make_judge", lambda s: (lambda row: next(judged)))
     metrics = runner.run(qa, tmp_path / "out2", ["tsunagari"], 10, settings)
     assert metrics["tsunagari"]["faithfulness"] == 0.75
     assert metrics["tsunagari"]["answer_relevancy"] == 0.5

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tsunagari.feedback import FeedbackStore, citation_sources
+from tsunagari.app.feedback import FeedbackStore, citation_sources
 from tsunagari.types import Chunk, Citation
 
 EVAL_KEYS = {"id", "question", "answerable", "reference", "sources", "evidence", "keywords",

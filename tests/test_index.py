@@ -7,7 +7,7 @@ import pytest
 
 from tsunagari.config import collection_name, load_settings
 from tsunagari.errors import IndexBusyError, IndexMissingError
-from tsunagari.index import data_paths, load_chunks, read_manifest
+from tsunagari.indexing.store import data_paths, load_chunks, read_manifest
 from tsunagari.service import ingest, open_service
 
 from core_fixtures import REPORT

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from tsunagari.config import load_settings
-from tsunagari.llm import LLMConfigError, describe, make_chat_model, parse_llm
+from tsunagari.generation.chat_models import LLMConfigError, describe, make_chat_model, parse_llm
 
 KEY = "sk-test-0123456789abcdef-secret"
 
@@ -92,7 +92,7 @@ def test_dead_endpoint_fails_fast(spec):
 
 
 def test_dead_endpoint_falls_back_and_logs_no_secret(llm_service, caplog):
-    from tsunagari.generate import FALLBACK_NOTICE, GenerativeAnswerer
+    from tsunagari.generation.answerer import FALLBACK_NOTICE, GenerativeAnswerer
 
     s = llm_service.settings.model_copy(update={
         "llm": "openai/gpt-4o-mini", "llm_base_url": f"http://127.0.0.1:{_dead_port()}/v1",

@@ -20,17 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from tsunagari.contract import answer_to_dict
-from tsunagari.generate import (
+from tsunagari.answering.contract import answer_to_dict
+from tsunagari.generation.answerer import (
     ECHO_NOTICE,
     FALLBACK_NOTICE,
     UNVERIFIED_NOTICE,
     GenerativeAnswerer,
     answer_messages,
 )
-from tsunagari.llm import make_chat_model
+from tsunagari.generation.chat_models import make_chat_model
 from tsunagari.types import Answer
-from tsunagari.verify import UNCITED_MARK, verify
+from tsunagari.generation.verify import UNCITED_MARK, verify
 
 pytestmark = pytest.mark.llm
 

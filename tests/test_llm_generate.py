@@ -13,12 +13,12 @@ from langchain_core.language_models.fake_chat_models import (
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from llm_fakes import FailingChatModel, ObedientChatModel, RecordingChatModel, SlowChatModel
 
-from tsunagari.answer import NOT_FOUND
-from tsunagari.contract import answer_to_dict
-from tsunagari.generate import FALLBACK_NOTICE, UNVERIFIED_NOTICE, GenerativeAnswerer
-from tsunagari.prompts import load_prompt
+from tsunagari.answering.extractive import NOT_FOUND
+from tsunagari.answering.contract import answer_to_dict
+from tsunagari.generation.answerer import FALLBACK_NOTICE, UNVERIFIED_NOTICE, GenerativeAnswerer
+from tsunagari.generation.prompts import load_prompt
 from tsunagari.types import Answer, Hit
-from tsunagari.verify import UNCITED_MARK
+from tsunagari.generation.verify import UNCITED_MARK
 
 Q = "福祉以外の部署を巻き込むには？"
 OUT_OF_SCOPE = "横浜市の補助金の締切は？"
@@ -253,7 +253,7 @@ def test_injection_in_the_question_changes_no_rule(service):
 
 
 def test_echo_of_the_instructions_falls_back(service):
-    from tsunagari.generate import ECHO_NOTICE
+    from tsunagari.generation.answerer import ECHO_NOTICE
 
     echo = load_prompt("answer_system")[:400]  # what a base model does: it continues the prompt
     ans = _gen(service, FakeListChatModel(responses=[echo])).ask(Q)
@@ -262,7 +262,7 @@ def test_echo_of_the_instructions_falls_back(service):
 
 
 def test_weakly_supported_sentences_keep_their_source_but_are_flagged(service):
-    from tsunagari.verify import WEAK_MARK
+    from tsunagari.generation.verify import WEAK_MARK
 
     text = ("仙台市は重層的支援体制整備事業の基盤を転用しました。[1]\n"
             "東京都の補助金制度は三億円規模で運用されています。[2]")

@@ -7,7 +7,7 @@ import math
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from llm_fakes import FailingChatModel, RecordingChatModel
 
-from tsunagari.judge import judge, parse_score
+from tsunagari.evaluation.judge import judge, parse_score
 from tsunagari.types import Answer, Chunk, Hit
 
 HITS = [Hit(Chunk("c1", "d", "報告書", "庁内関係課長連携会議（8局12課）を発足した。", (7,),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tsunagari.answer import NOT_FOUND
-from tsunagari.generate import _clean_condensed
+from tsunagari.answering.extractive import NOT_FOUND
+from tsunagari.generation.answerer import _clean_condensed
 from tsunagari.types import Chunk, Hit
-from tsunagari.verify import (
+from tsunagari.generation.verify import (
     UNCITED_MARK,
     WEAK_MARK,
     build_citations,
@@ -114,8 +114,8 @@ def test_condensed_question_cleanup():
 
 
 def test_prompt_echo_is_detected_but_a_decline_is_not():
-    from tsunagari.verify import echoes_prompt
-    from tsunagari.prompts import load_prompt
+    from tsunagari.generation.verify import echoes_prompt
+    from tsunagari.generation.prompts import load_prompt
 
     system = load_prompt("answer_system")
     assert echoes_prompt(system[:300], system)

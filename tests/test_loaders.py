@@ -2,7 +2,7 @@
 
 import pytest
 
-from tsunagari.chunk import chunk_document
+from tsunagari.chunking import chunk_document
 from tsunagari.errors import InputError
 from tsunagari.loaders import load_document
 from tsunagari.loaders.textfile import decode_text

@@ -1,6 +1,6 @@
 """Page, footnote and line recovery on the real report."""
 
-from tsunagari.pdftext import recover
+from tsunagari.chunking.pages import recover
 
 from core_fixtures import REPORT
 

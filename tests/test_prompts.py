@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tsunagari.answer import NOT_FOUND
-from tsunagari.prompts import (
+from tsunagari.answering.extractive import NOT_FOUND
+from tsunagari.generation.prompts import (
     PROMPTS_DIR,
     format_context,
     format_history,

@@ -11,7 +11,8 @@ import pytest
 
 from tsunagari.config import load_settings
 from tsunagari.errors import IndexBusyError
-from tsunagari.index import data_paths, load_chunks, vector_store
+from tsunagari.indexing.store import data_paths, load_chunks
+from tsunagari.indexing.vectors import vector_store
 from tsunagari.service import ingest, open_embedder, open_service
 
 from reportfiles import make_pdf, report_pages
@@ -108,7 +109,7 @@ def test_crash_after_commit_is_repaired_by_the_next_run(tmp_path, monkeypatch):
     ingest(settings)
     make_pdf(corpus / "kohoku.pdf", report_pages("港北区", "防災", 3))
 
-    import tsunagari.vectors as vectors
+    import tsunagari.indexing.vectors as vectors
 
     def crash(*_a, **_k):
         raise KeyboardInterrupt  # dies between the commit and the clean-up of old vectors

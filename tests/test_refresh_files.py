@@ -6,7 +6,7 @@ import pytest
 
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError
-from tsunagari.index import data_paths, load_chunks, read_manifest
+from tsunagari.indexing.store import data_paths, load_chunks, read_manifest
 from tsunagari.service import ingest, open_service
 
 from reportfiles import make_docx, make_pdf, report_pages
@@ -98,7 +98,7 @@ def test_nothing_indexable_is_an_error_and_keeps_the_index(tmp_path, corpus):
 def test_unchanged_reports_are_not_rechunked(tmp_path, corpus, monkeypatch):
     settings = load_settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedder="none")
     ingest(settings)
-    import tsunagari.refresh as refresh
+    import tsunagari.indexing.refresh as refresh
 
     calls = []
     real = refresh.chunk_document
@@ -139,7 +139,7 @@ def test_hybrid_answers_from_new_formats(tmp_path, corpus):
 
 
 def test_upload_checks_files_with_the_loaders(tmp_path):
-    from tsunagari.upload import save_upload
+    from tsunagari.loaders.upload import save_upload
 
     corpus = tmp_path / "corpus"
     saved = save_upload(corpus, "堺市.txt", "堺市では、居場所を開いている。".encode("cp932"))
@@ -162,7 +162,7 @@ def test_lock_of_a_reused_pid_does_not_block(tmp_path, corpus):
     import sys
 
     from tsunagari.errors import IndexBusyError
-    from tsunagari.lock import IndexLock
+    from tsunagari.indexing.lock import IndexLock
 
     settings = load_settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedder="none")
     lock = data_paths(settings)["lock"]
@@ -174,7 +174,7 @@ def test_lock_of_a_reused_pid_does_not_block(tmp_path, corpus):
         report = ingest(settings)
         assert any("途中で終了" in n for n in report.notices)
         # The same pid with its real start time blocks.
-        from tsunagari.lock import _start_time
+        from tsunagari.indexing.lock import _start_time
 
         lock.write_text(f"{other.pid} {_start_time(other.pid)} -\n")
         with pytest.raises(IndexBusyError):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tsunagari.config import collection_name, load_settings
-from tsunagari.index import data_paths
+from tsunagari.indexing.store import data_paths
 from tsunagari.service import ingest, open_service
 
 from reportfiles import make_pdf, report_pages

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tsunagari import catalog, ui
+from tsunagari.app import catalog, html
 from tsunagari.types import Chunk, Citation, Filters
 
 EVIL = "<script>alert('x')</script><img src=x onerror=alert(1)>"
@@ -18,46 +18,46 @@ def _chunk(**kw) -> Chunk:
     return Chunk(**base)
 
 
-def _no_markup_from(html: str) -> None:
-    assert "<script" not in html and "<img" not in html and "onerror=alert" not in html.replace(
+def _no_markup_from(out: str) -> None:
+    assert "<script" not in out and "<img" not in out and "onerror=alert" not in out.replace(
         "onerror=alert(1)&gt;", "")
 
 
 def test_card_escapes_every_report_field():
     c = _chunk(municipality=f"仙台市{EVIL}", heading=EVIL, source_report=EVIL, section_title=EVIL)
-    html = ui.source_card_html(Citation(2, c, f"引用{EVIL}", 7, (7,)), ["連携", "<script>"], "t9")
-    _no_markup_from(html)
-    assert html.count("&lt;script&gt;") >= 4
-    assert 'id="src-t9-2"' in html and "本資料 p.7" in html and "[2]" in html
+    out = html.source_card_html(Citation(2, c, f"引用{EVIL}", 7, (7,)), ["連携", "<script>"], "t9")
+    _no_markup_from(out)
+    assert out.count("&lt;script&gt;") >= 4
+    assert 'id="src-t9-2"' in out and "本資料 p.7" in out and "[2]" in out
 
 
 def test_full_chunk_and_answer_are_escaped():
-    _no_markup_from(ui.chunk_html(_chunk(), ["連携"]))
-    html = ui.answer_html(f"**仙台市**\n- 引用{EVIL}[1]\n- 存在しない[9]", "t1", [1])
-    _no_markup_from(html)
-    assert 'href="#src-t1-1"' in html and "[9]</a>" not in html and "[9]" in html
+    _no_markup_from(html.chunk_html(_chunk(), ["連携"]))
+    out = html.answer_html(f"**仙台市**\n- 引用{EVIL}[1]\n- 存在しない[9]", "t1", [1])
+    _no_markup_from(out)
+    assert 'href="#src-t1-1"' in out and "[9]</a>" not in out and "[9]" in out
 
 
 def test_highlight_marks_terms_without_breaking_escaping():
-    html = ui.highlight("a<b>福祉以外の部署</b>", ["部署", "福祉", "b>"])
-    assert html == ('a&lt;<mark class="tg-hl">b&gt;</mark><mark class="tg-hl">福祉</mark>以外の'
+    out = html.highlight("a<b>福祉以外の部署</b>", ["部署", "福祉", "b>"])
+    assert out == ('a&lt;<mark class="tg-hl">b&gt;</mark><mark class="tg-hl">福祉</mark>以外の'
                     '<mark class="tg-hl">部署</mark>&lt;/<mark class="tg-hl">b&gt;</mark>')
     # Removing the marks gives back exactly the escaped text.
-    assert re.sub(r"</?mark[^>]*>", "", html) == ui.escape("a<b>福祉以外の部署</b>")
+    assert re.sub(r"</?mark[^>]*>", "", out) == html.escape("a<b>福祉以外の部署</b>")
 
 
 def test_query_terms_with_the_real_tokenizer():
-    from tsunagari.textja import default_tokenizer
+    from tsunagari.japanese import default_tokenizer
 
-    terms = ui.query_terms("福祉以外の部署を巻き込むには？", default_tokenizer())
+    terms = html.query_terms("福祉以外の部署を巻き込むには？", default_tokenizer())
     assert terms == ["福祉", "以外", "部署", "巻き込"]
-    assert '<mark class="tg-hl">巻き込</mark>んだ' in ui.highlight("巻き込んだ", terms)
+    assert '<mark class="tg-hl">巻き込</mark>んだ' in html.highlight("巻き込んだ", terms)
 
 
 def test_split_sources_and_stream_pieces_roundtrip():
-    body, sources = ui.split_sources("リード。\n\n- 引用[1]\n\n**出典**\n- [1] 仙台市")
+    body, sources = html.split_sources("リード。\n\n- 引用[1]\n\n**出典**\n- [1] 仙台市")
     assert body == "リード。\n\n- 引用[1]" and sources.startswith("**出典**")
-    assert "".join(ui.stream_pieces(body)) == body
+    assert "".join(html.stream_pieces(body)) == body
 
 
 def test_filters_from_sidebar_values():
@@ -68,7 +68,7 @@ def test_filters_from_sidebar_values():
 
 
 def test_cases_from_the_real_index(built_index):
-    from tsunagari.index import data_paths, load_chunks
+    from tsunagari.indexing.store import data_paths, load_chunks
     from tsunagari.config import load_settings
 
     chunks = load_chunks(data_paths(load_settings(data_dir=built_index["data"]))["chunks"])
@@ -84,7 +84,7 @@ def test_cases_from_the_real_index(built_index):
 
 
 def test_md_escape_neutralises_markdown_from_file_names_and_notices():
-    from tsunagari.ui import md_escape
+    from tsunagari.app.html import md_escape
 
     for evil in ("![x](http://host/t.png).pdf", "[リンク](javascript:alert(1))", "**太字** _斜体_",
                  "<img src=x>", "`code`", "# 見出し", "- 箇条書き", "1. 番号", "a | b", "~~消~~",

@@ -1,4 +1,8 @@
-"""Command line: `python -m tsunagari ask|ingest|status` (heavy imports happen inside commands)."""
+"""Command line: `python -m tsunagari ask|ingest|status`.
+
+`tsunagari.service` is imported inside the commands: it pulls numpy and LangChain, and
+`--help` (or a typo) should answer at once.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+from tsunagari.answering.contract import answer_to_dict
+from tsunagari.config import load_settings
 from tsunagari.errors import InputError, TsunagariError
+from tsunagari.indexing.store import read_manifest
+from tsunagari.loaders.scan import STATUS_LABELS
+from tsunagari.types import Filters
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,8 +51,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace):
-    from tsunagari.config import load_settings
-
     overrides = {}
     if getattr(args, "mode", None):
         overrides["retrieval_mode"] = args.mode
@@ -70,10 +77,9 @@ def run_ingest(args: argparse.Namespace) -> int:
     """
     from tqdm import tqdm
 
-    from tsunagari.scan import STATUS_LABELS
-    from tsunagari.service import ingest, open_embedder
-
     settings = _settings(args)
+    from tsunagari.service import ingest, open_embedder  # numpy, LangChain: see the docstring
+
     choice = open_embedder(settings)
     if choice.notice:
         _notice(choice.notice)
@@ -108,11 +114,9 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    from tsunagari.contract import answer_to_dict
-    from tsunagari.service import open_service
-    from tsunagari.types import Filters
-
     settings = _settings(args)
+    from tsunagari.service import open_service  # numpy, LangChain: see the docstring
+
     service = open_service(settings)
     for n in service.notices:
         _notice(n)
@@ -160,7 +164,6 @@ def _jsonl_rows(path: Path):
 
 def _ask_jsonl(service, path: Path, out_path: str | None, filters, k: int | None) -> int:
     """Answer every line of a JSONL file; bad lines become rows with a Japanese `error`."""
-    from tsunagari.contract import answer_to_dict
 
     out = open(out_path, "w", encoding="utf-8") if out_path else sys.stdout
     try:
@@ -186,8 +189,6 @@ def _ask_jsonl(service, path: Path, out_path: str | None, filters, k: int | None
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from tsunagari.index import read_manifest
-
     manifest = read_manifest(_settings(args))
     if manifest is None:
         print("索引はまだありません。`python -m ingest` で作成してください。")

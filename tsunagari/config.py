@@ -16,6 +16,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tsunagari.errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -138,8 +140,6 @@ class _Settings(Settings):
 def load_settings(**overrides: object) -> Settings:
     """Build settings from env / `.env` / `tsunagari.toml`, with explicit overrides on top."""
     from pydantic import ValidationError
-
-    from tsunagari.errors import ConfigError
 
     try:
         return _Settings(**overrides)  # type: ignore[arg-type]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from tsunagari.answer import Answerer
+from tsunagari.answering.extractive import Answerer
+from tsunagari.answering.retrieve import Retriever
 from tsunagari.config import Settings
-from tsunagari.embed import EmbedderChoice, make_embedder
-from tsunagari.index import IngestReport, build_index
-from tsunagari.retrieve import Retriever
+from tsunagari.errors import TsunagariError
+from tsunagari.generation.answerer import GenerativeAnswerer
+from tsunagari.generation.chat_models import describe, make_chat_model
+from tsunagari.indexing.embedders import EmbedderChoice, make_embedder
+from tsunagari.indexing.refresh import IngestReport, build_index
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +67,6 @@ def open_answerer(settings: Settings, retriever: Retriever, notices: tuple[str, 
         return Answerer(retriever, notices=notices)
     if not settings.llm:
         return Answerer(retriever, notices=notices + (NO_LLM_NOTICE,))
-    from tsunagari.errors import TsunagariError
-    from tsunagari.generate import GenerativeAnswerer
-    from tsunagari.llm import describe, make_chat_model
 
     try:
         model = make_chat_model(settings)

@@ -5,15 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-POINTS: dict[int, str] = {
-    1: "部局横断的な連携体制の構築",
-    2: "首長・権限をもつキーパーソンの巻き込み",
-    3: "これまで連携実績のない民間団体の巻き込み",
-    4: "課題の議論と施策の設定",
-    5: "自立的かつ対等な連携と協働",
-}
-POINT_MARKS = "①②③④⑤"
-
 
 @dataclass(frozen=True)
 class Document:

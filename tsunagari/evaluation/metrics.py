@@ -1,4 +1,4 @@
-"""Pure, dependency-free metric functions for scoring retrieval, citations, answers and abstention."""
+"""Pure metric functions for scoring retrieval, citations, answers and abstention."""
 
 from __future__ import annotations
 
@@ -6,16 +6,10 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 
+from tsunagari.domain import MUNICIPALITY_ALIASES
+
 # Any Unicode whitespace (str.split semantics cover the full-width space U+3000 too).
 _WHITESPACE = re.compile(r"\s+")
-
-# Spellings that denote the same case label (the report misspells 枚方市 as 牧方市,
-# and once as 牧方氏 in its source table).
-_LABEL_ALIASES: dict[str, str] = {
-    "牧方市": "枚方市",
-    "牧方氏": "枚方市",
-}
-
 
 def normalize(text: str) -> str:
     """Remove all whitespace (including full-width spaces and newlines) for matching.
@@ -155,7 +149,7 @@ def canonical_label(label: str) -> str:
     'コラム1'
     """
     norm = normalize(label)
-    return _LABEL_ALIASES.get(norm, norm)
+    return MUNICIPALITY_ALIASES.get(norm, norm)
 
 
 def case_coverage(cited_labels: Iterable[str], gold_labels: Iterable[str]) -> float | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tsunagari.evaluation import metrics as m
+from tsunagari.evaluation.systems import build_runners, make_judge, timed
 
 KS = (1, 3, 5, 10)
 # Metrics guarded by --check: higher is better; a drop larger than the tolerance fails.
@@ -195,7 +196,6 @@ def check(metrics: dict[str, Any], baseline: dict[str, Any], tolerance: float) -
 def run(qa_path: Path, out: Path, systems: list[str], k: int, settings,
         progress=None) -> dict[str, dict[str, Any]]:
     """Run every system on every item; write results.jsonl, metrics.json, report.md, plots."""
-    from tsunagari.evaluation.systems import build_runners, make_judge, timed
 
     items = load_qa(qa_path)
     out.mkdir(parents=True, exist_ok=True)

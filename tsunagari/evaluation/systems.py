@@ -8,8 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tsunagari.answering.contract import answer_to_dict
+from tsunagari.answering.retrieve import Retriever
+from tsunagari.chunking.pages import recover
 from tsunagari.config import Settings
-from tsunagari.contract import answer_to_dict
+from tsunagari.evaluation.judge import judge
+from tsunagari.generation.chat_models import make_chat_model
+from tsunagari.indexing.vectors import chroma_client
+from tsunagari.loaders.scan import load_corpus
+from tsunagari.service import open_answerer, open_embedder
 
 SYSTEMS = ("tsunagari", "bm25", "dense", "vanilla", "tsunagari-llm")
 
@@ -26,8 +33,6 @@ class Runner:
 
 def _pipeline(settings: Settings, mode: str, k: int, choice, answer_mode: str = "extractive"
               ) -> System:
-    from tsunagari.retrieve import Retriever
-    from tsunagari.service import open_answerer
 
     s = settings.model_copy(update={"retrieval_mode": mode, "answer_mode": answer_mode})
     retriever = Retriever.open(s, choice.embedder)
@@ -43,10 +48,6 @@ def _vanilla(settings: Settings, k: int, choice) -> System:
     """What a user gets from LangChain defaults: 1000/200 recursive splits, Chroma top-4."""
     from langchain_chroma import Chroma
     from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    from tsunagari.index import chroma_client
-    from tsunagari.load import load_corpus
-    from tsunagari.pdftext import recover
 
     if choice.embedder is None:
         raise RuntimeError("vanilla needs a dense embedder")
@@ -97,7 +98,6 @@ def _vanilla(settings: Settings, k: int, choice) -> System:
 
 def build_runners(settings: Settings, names: list[str], k: int) -> list[Runner]:
     """Open each requested system over the index in `settings.data_dir`."""
-    from tsunagari.service import open_embedder
 
     choice = open_embedder(settings.model_copy(update={"retrieval_mode": "hybrid"}))
     runners = []
@@ -120,8 +120,6 @@ def make_judge(settings: Settings) -> Callable[[dict[str, Any]], dict[str, float
     """A judge over the configured LLM, or None when no LLM is configured."""
     if not settings.llm:
         return None
-    from tsunagari.judge import judge
-    from tsunagari.llm import make_chat_model
 
     model = make_chat_model(settings)
 

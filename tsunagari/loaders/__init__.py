@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from tsunagari.errors import InputError
+from tsunagari.loaders.pdf import read_pdf
 from tsunagari.loaders.sidecar import SIDECAR_SUFFIXES, read_sidecar
+from tsunagari.loaders.textfile import read_text
+from tsunagari.loaders.word import read_docx
 from tsunagari.types import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx")
-__all__ = ["SIDECAR_SUFFIXES", "SUPPORTED_SUFFIXES", "load_bytes", "load_document", "read_sidecar"]
+__all__ = ["SIDECAR_SUFFIXES", "SUPPORTED_SUFFIXES", "content_hash", "load_bytes", "load_document",
+           "read_sidecar"]
+
+
+def content_hash(data: bytes) -> str:
+    """SHA-256 of a file's bytes (identifies a report independent of its name)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def load_bytes(name: str, data: bytes, meta: dict | None = None, path: str = "") -> Document:
     """A Document from a file's bytes; raises InputError (Japanese, naming the file)."""
-    from tsunagari.load import content_hash
-
     suffix = Path(name).suffix.lower()
     meta = meta or {}
     if not data.strip():
         raise InputError(f"{name} は空のファイルです。")
     if suffix == ".pdf":
-        from tsunagari.loaders.pdf import read_pdf
-
         loaded = read_pdf(name, data)
     elif suffix == ".docx":
-        from tsunagari.loaders.word import read_docx
-
         loaded = read_docx(name, data)
     elif suffix in (".txt", ".md"):
-        from tsunagari.loaders.textfile import read_text
-
         loaded = read_text(name, data, markdown=suffix == ".md")
     else:
         raise InputError(

@@ -1,0 +1,221 @@
+"""Hybrid retrieval: BM25 over Sudachi tokens and dense vectors, fused by weighted reciprocal rank."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tsunagari.answering.followup import find_entities
+from tsunagari.config import Settings
+from tsunagari.domain import canonical_municipality, expand, mentioned_points, topic_points
+from tsunagari.indexing.store import data_paths, load_chunks_with_tokens
+from tsunagari.indexing.vectors import vector_store
+from tsunagari.japanese import Tokenizer, default_tokenizer
+from tsunagari.types import Chunk, Filters, Hit
+
+
+def rrf(rankings: list[tuple[list[str], float]], k: int = 60) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion of ranked id lists.
+
+    >>> rrf([(["a", "b"], 2.0), (["b", "c"], 1.0)], k=1)[0]
+    ('b', 1.1666666666666665)
+    """
+    scores: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, cid in enumerate(ids, start=1):
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda x: -x[1])
+
+
+def matches(chunk: Chunk, filters: Filters) -> bool:
+    """Whether a chunk passes the metadata filters."""
+    if filters.point and chunk.point != filters.point:
+        return False
+    if filters.municipality and chunk.municipality != canonical_municipality(filters.municipality):
+        return False
+    if filters.column and filters.column not in (chunk.column, chunk.column_city) and not (
+        chunk.column_city.startswith(filters.column)
+    ):
+        return False
+    if filters.chapter and chunk.chapter != filters.chapter:
+        return False
+    return not (filters.doc_id and chunk.doc_id != filters.doc_id)
+
+
+@dataclass
+class Retriever:
+    """Holds the chunk store, a BM25 index and (optionally) the dense vector store."""
+
+    settings: Settings
+    chunks: list[Chunk]
+    bm25: object
+    embedder: object | None = None
+    tokenizer: Tokenizer | None = None
+    idf: dict[str, float] = field(default_factory=dict)
+    _store: object | None = None
+
+    def __post_init__(self) -> None:
+        # Derived once per index, not per question.
+        self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self.known_entities = sorted({c.municipality for c in self.chunks if c.municipality})
+        self._titles = {c.section: t for c in self.chunks if 2 <= len(t := _short_title(c)) <= 12}
+
+    @classmethod
+    def open(cls, settings: Settings, embedder=None, tokenizer: Tokenizer | None = None):
+        """Load the chunk store written by ingest and build BM25 from its stored tokens."""
+        import bm25s  # imported here: scipy/numba start-up is not needed for --help
+
+        rows = load_chunks_with_tokens(data_paths(settings)["chunks"])
+        bm25 = bm25s.BM25()
+        bm25.index([tokens or ["\u3000"] for _, tokens in rows], show_progress=False)
+        df = Counter(t for _, tokens in rows for t in set(tokens))
+        n = max(len(rows), 1)
+        idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        return cls(settings, [c for c, _ in rows], bm25, embedder,
+                   tokenizer or default_tokenizer(), idf)
+
+    @property
+    def dense_enabled(self) -> bool:
+        return self.embedder is not None and self.settings.retrieval_mode != "bm25"
+
+    def _vector_store(self):
+        if self._store is None:
+            self._store = vector_store(self.settings, self.embedder)
+        return self._store
+
+    def query_tokens(self, query: str) -> list[str]:
+        """Query tokens expanded with the report's vocabulary (see lexicon.py)."""
+        return expand(self.tokenizer(query)) if self.tokenizer else []
+
+    def bm25_ranking(self, query: str, allowed: np.ndarray, n: int) -> list[int]:
+        tokens = self.query_tokens(query)
+        if not tokens:
+            return []
+        scores = self.bm25.get_scores(tokens)
+        scores = np.where(allowed, scores, 0.0)
+        order = np.argsort(-scores, kind="stable")[:n]
+        return [int(i) for i in order if scores[i] > 0]
+
+    def dense_ranking(self, query: str, filters: Filters, n: int) -> list[str]:
+        where = _where(filters)
+        docs = self._vector_store().similarity_search(query, k=n, filter=where)
+        return [d.metadata.get("chunk_id", "") for d in docs]
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               mode: str | None = None) -> list[Hit]:
+        """Top-k hits for a query under the filters."""
+        k = k or self.settings.top_k
+        filters = filters or Filters()
+        mode = mode or self.settings.retrieval_mode
+        if not self.dense_enabled:
+            mode = "bm25"
+        n = max(self.settings.candidates, k)
+        allowed = np.array([matches(c, filters) for c in self.chunks], dtype=bool)
+        by_id = self.by_id
+        rankings: list[tuple[list[str], float]] = []
+        bm25_ids: list[str] = []
+        dense_ids: list[str] = []
+        if mode in ("hybrid", "bm25"):
+            bm25_ids = [self.chunks[i].chunk_id for i in self.bm25_ranking(query, allowed, n)]
+            rankings.append((bm25_ids, self.settings.bm25_weight))
+        if mode in ("hybrid", "dense"):
+            # dict.fromkeys: a chunk may briefly have two vectors during a refresh.
+            dense_ids = list(dict.fromkeys(cid for cid in self.dense_ranking(query, filters, n)
+                                           if cid in by_id and allowed[by_id[cid]]))
+            rankings.append((dense_ids, self.settings.dense_weight))
+        fused = rrf(rankings, self.settings.rrf_k)
+        focus = self.focus(query, [cid for cid, _ in fused], allowed)
+        if focus:
+            rankings.append((focus, self.settings.focus_weight))
+            fused = rrf(rankings, self.settings.rrf_k)
+        if wants_many(query):
+            fused = diversify(fused, self.chunks, by_id)
+        fused = fused[:k]
+        hits = []
+        for rank, (cid, score) in enumerate(fused, start=1):
+            hits.append(Hit(
+                chunk=self.chunks[by_id[cid]], score=score, rank=rank,
+                bm25_rank=bm25_ids.index(cid) + 1 if cid in bm25_ids else None,
+                dense_rank=dense_ids.index(cid) + 1 if cid in dense_ids else None,
+            ))
+        return hits
+
+    def focus(self, query: str, order: list[str], allowed: np.ndarray) -> list[str]:
+        """Chunks of the cases, columns or point that the question names, best first."""
+        names = set(find_entities(query, self.known_entities))
+        if _PREFECTURES.search(query):
+            names |= {n for n in self.known_entities if n.endswith(("県", "道", "都", "府"))}
+        if _SMALL_CITIES.search(query):
+            names |= {c.column_city[:2] for c in self.chunks if c.city_size == "小都市"}
+        points = mentioned_points(query) or (set() if names else topic_points(query))
+        plain = query.replace("の", "")
+        sections = {sec for sec, title in self._titles.items() if title in plain}
+        if not names and not points and not sections:
+            return []
+        rank = {cid: i for i, cid in enumerate(order)}
+        picked = [
+            c.chunk_id for i, c in enumerate(self.chunks)
+            if allowed[i] and ((c.municipality in names) or (c.column_city[:2] in names)
+                               or (c.point in points and c.kind in ("case", "table"))
+                               or c.section in sections)
+        ]
+        return sorted(picked, key=lambda cid: rank.get(cid, len(rank)))
+
+
+_PREFECTURES = re.compile(r"都道府県|県・道|県や道|県と道|県が主体|広域自治体")
+_SMALL_CITIES = re.compile(r"小さな(?:市|町|自治体)|小規模な?(?:市|町|自治体)|小都市")
+_MANY = re.compile(
+    r"全部|すべて|全て|まとめて|比べ|比較|一覧|それぞれ|各市|両方|複数の|いくつか|挙げて|"
+    r"どの(?:自治体|県|市)|事例には"
+)
+
+
+def wants_many(query: str) -> bool:
+    """Whether a question asks for several cases.
+
+    >>> wants_many("首長を巻き込んだ事例を全部挙げて")
+    True
+    >>> wants_many("仙台市はどうやって他部局を巻き込んだ？")
+    False
+    """
+    return bool(_MANY.search(query))
+
+
+def diversify(fused: list[tuple[str, float]], chunks: list[Chunk],
+              by_id: dict[str, int]) -> list[tuple[str, float]]:
+    """Stable re-order that puts each case's or column's best chunk ahead of its others."""
+    first, rest, seen = [], [], set()
+    for cid, score in fused:
+        c = chunks[by_id[cid]]
+        label = f"{c.municipality}{c.section}" if c.municipality else (c.column or c.section)
+        (rest if label in seen else first).append((cid, score))
+        seen.add(label)
+    return first + rest
+
+
+def _short_title(c: Chunk) -> str:
+    """A section's own title without numbering (e.g. '総括', '調査期間')."""
+    title = c.section_title.split("／")[-1]
+    return re.sub(r"^第\s*\d+\s*章[：:]?\s*", "", title).strip()
+
+
+def _where(filters: Filters) -> dict | None:
+    """A Chroma `where` clause for the filters that map to flat metadata."""
+    clauses = []
+    if filters.point:
+        clauses.append({"point": filters.point})
+    if filters.municipality:
+        clauses.append({"municipality": canonical_municipality(filters.municipality)})
+    if filters.chapter:
+        clauses.append({"chapter": filters.chapter})
+    if filters.doc_id:
+        clauses.append({"doc_id": filters.doc_id})
+    if filters.column:
+        clauses.append({"kind": "interview"})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -1,0 +1,160 @@
+"""Decide when the reports do not cover a question, from evidence in the question itself."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tsunagari.japanese import normalize
+from tsunagari.types import Chunk
+
+Morphemes = Callable[[str], list[tuple[str, tuple[str, ...], str]]]
+
+# Kinds of facts a practitioner may ask for that a report either states or not.
+FACT_TERMS = {
+    "金額", "締切", "締め切り", "期限", "期日", "連絡先", "電話番号", "電話", "メールアドレス",
+    "住所", "URL", "ホームページ", "人数", "件数", "倍率", "補助率", "補助額", "交付額", "単価",
+    "報酬", "給与", "時給", "費用", "罰則", "罰金", "申請書", "様式", "公募", "応募", "募集",
+    "日時", "日程", "開催日", "定員", "名簿", "氏名", "年齢", "統計", "割合", "人口",
+    "手続き", "手続", "条文", "条例",
+}
+_LAW_ARTICLE = re.compile(r"第\s*[0-9０-９一二三四五六七八九十百]+\s*条")
+# Nouns that say what kind of answer is wanted, not what it is about.
+_GENERIC = {
+    "方法", "工夫", "事例", "ポイント", "具体", "具体例", "内容", "理由", "こと", "もの", "ため",
+    "点", "例", "何", "どこ", "いつ", "誰", "どれ", "どう", "よう", "感じ", "場合", "コツ",
+    "秘訣", "ヒント", "やり方", "進め方", "教え", "説明", "概要", "特徴", "違い", "比較",
+    "自治体", "市", "町", "村", "県", "区", "他", "ほか", "以外", "全部", "一覧", "まとめ",
+    "資料", "報告書", "本", "ところ", "時", "際", "上", "中", "後", "前", "等", "など",
+}
+
+
+# "How many / how much" questions and the unit each asks for.
+_QUANTITY = re.compile(
+    r"いくら|何\s*(円|人|名|団体|回|件|か所|箇所|カ所|割|%|％|パーセント|年|日|歳|社|校|課|局)"
+    r"|(人数|件数|団体数|回数|金額|予算額|割合)(は|を|が|も)"
+)
+_UNIT_OF = {"いくら": "円", "金額": "円", "予算額": "円", "人数": "人", "件数": "件",
+            "団体数": "団体", "回数": "回", "割合": "%", "パーセント": "%", "％": "%", "名": "人",
+            "カ所": "か所", "箇所": "か所"}
+_NUMBER = r"[0-9０-９一二三四五六七八九十百千万]+"
+# Questions that ask which real city an anonymised column city (A市, B市, C市) is.
+_ANONYMISED = re.compile(r"[ABCＡＢＣ]市.*(どこ|市名|実名|本当の名前|正式名|名前)")
+
+
+def quantity_units(question: str) -> list[str]:
+    """Units of the quantities a question asks for.
+
+    >>> quantity_units("何団体が参加して、会議は年に何回開かれていますか？")
+    ['団体', '回']
+    >>> quantity_units("交付金はいくら出ますか")
+    ['円']
+    >>> quantity_units("どんな工夫をしましたか")
+    []
+    """
+    units = []
+    for m in _QUANTITY.finditer(question):
+        word = m.group(1) or m.group(2) or m.group(0)
+        unit = _UNIT_OF.get(word, word)
+        if unit not in units:
+            units.append(unit)
+    return units
+
+
+def states_quantity(texts: Sequence[str], unit: str) -> bool:
+    """Whether any text states a number with the unit (e.g. 8回, 3倍, 54自治体 for 団体)."""
+    pattern = {"%": rf"{_NUMBER}\s*(%|％|割)", "円": rf"{_NUMBER}\s*(円|万円|億円|倍)"}.get(
+        unit, rf"{_NUMBER}\s*{re.escape(unit)}")
+    return any(re.search(pattern, normalize(t)) for t in texts)
+
+
+@dataclass(frozen=True)
+class ScopeVerdict:
+    """Whether to decline, and the terms that the reports never mention."""
+
+    abstain: bool
+    missing: tuple[str, ...] = ()
+    reason: str = ""
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", normalize(text))
+
+
+class ScopeChecker:
+    """Flags questions about named things or facts that occur nowhere in the corpus."""
+
+    def __init__(self, chunks: Sequence[Chunk], morphemes: Morphemes) -> None:
+        parts = []
+        for c in chunks:
+            parts.extend([c.index_text(), c.source_report, " ".join(c.footnotes)])
+        self._corpus = _compact("\n".join(parts))
+        self._morphemes = morphemes
+
+    def in_corpus(self, term: str) -> bool:
+        return _compact(term) in self._corpus
+
+    def _asks_missing_fact(self, surface: str, norm: str, pos: tuple[str, ...]) -> bool:
+        """A fact-type noun (or a compound holding one, e.g. 申請期限) absent from the corpus."""
+        if self.in_corpus(surface) or self.in_corpus(norm):
+            return False
+        if surface in FACT_TERMS or norm in FACT_TERMS:
+            return True
+        return pos[0] == "名詞" and any(t in surface and not self.in_corpus(t)
+                                        for t in FACT_TERMS if len(t) >= 2)
+
+    def content_words(self, question: str) -> list[str]:
+        """Words that say what the question is about (not question words or particles)."""
+        return [
+            surface for surface, pos, _ in self._morphemes(question)
+            if pos[0] in ("名詞", "動詞", "形容詞") and surface not in _GENERIC
+            and pos[1] not in ("数詞", "代名詞", "非自立可能") and len(surface) > 1
+            or (pos[0] == "名詞" and pos[1] == "固有名詞")
+        ]
+
+    def check(self, question: str, passages: Sequence[str] = ()) -> ScopeVerdict:
+        """Decline when a named thing, an asked-for fact type or figure is not in the reports.
+
+        `passages` are the texts retrieved for the question: a "how many" question is
+        declined when none of them states a number with the asked unit.
+        """
+        if _ANONYMISED.search(normalize(question)):
+            return ScopeVerdict(True, ("市の実名",), "anonymised")
+        units = quantity_units(question)
+        if units and passages and not any(states_quantity(passages, u) for u in units):
+            return ScopeVerdict(True, tuple(f"何{u}" if u != "円" else "金額" for u in units),
+                                "no-figure")
+        morphs = self._morphemes(question)
+        missing: list[str] = []
+        content: list[str] = []
+        compound = ""
+        compounds: list[str] = []
+        for surface, pos, norm in morphs:
+            if pos[0] == "名詞" or (pos[0] == "接尾辞" and compound):
+                compound += surface
+            else:
+                if compound:
+                    compounds.append(compound)
+                compound = ""
+            if pos[0] == "名詞" and pos[1] == "固有名詞" and not self.in_corpus(surface):
+                # A place, person or organisation the reports never mention.
+                if not (pos[2] == "人名" and len(surface) == 1):
+                    missing.append(surface)
+            elif self._asks_missing_fact(surface, norm, pos):
+                missing.append(surface)
+            if pos[0] in ("名詞", "動詞", "形容詞") and surface not in _GENERIC \
+                    and pos[1] not in ("数詞", "代名詞", "非自立可能"):
+                content.append(surface)
+        if compound:
+            compounds.append(compound)
+        for article in _LAW_ARTICLE.findall(normalize(question)):
+            if not self.in_corpus(article):
+                missing.append(article)  # a law article the reports never quote
+        if missing:
+            return ScopeVerdict(True, tuple(dict.fromkeys(missing)), "missing")
+        known = [t for t in content if self.in_corpus(t)]
+        if content and len(known) / len(content) < 0.34 and len(content) >= 2:
+            absent = tuple(t for t in content if not self.in_corpus(t))
+            return ScopeVerdict(True, absent[:3], "low-coverage")
+        return ScopeVerdict(False)

@@ -1,0 +1,101 @@
+"""Streamlit glue shared by app.py and pages/: cached service, session state, ingest with progress.
+
+Only this module, app.py and pages/ import streamlit; the logic they call lives in the library.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import streamlit as st
+
+from tsunagari.app.status import ingest_verb, progress_adapter
+from tsunagari.config import Settings, load_settings
+from tsunagari.indexing.store import data_paths, read_manifest
+from tsunagari.service import Service, ingest, open_service
+
+CHAT_PAGE = "pages/chat.py"
+MODE_LABELS = {"extractive": "オフライン（資料からの抜粋）", "llm": "LLM（生成）"}
+
+
+def settings(**overrides: Any) -> Settings:
+    """Settings from env / .env / tsunagari.toml (cheap; read on every run)."""
+    return load_settings(**overrides)
+
+
+def _key(s: Settings) -> str:
+    """Settings plus the manifest file's mtime (ns) and size: a refresh, even two within the same
+    second (`refreshed_at` has 1-second resolution), gives a new key."""
+    try:
+        st_ = data_paths(s)["manifest"].stat()
+        stamp = f"{st_.st_mtime_ns}:{st_.st_size}"
+    except OSError:
+        stamp = ""
+    return s.model_dump_json() + "|" + stamp
+
+
+@st.cache_resource(show_spinner="索引を読み込んでいます…", max_entries=4)
+def _open(key: str, _settings: Settings) -> Service:
+    return open_service(_settings)
+
+
+def get_service(s: Settings) -> Service:
+    """The service for these settings, opened once per process and index version.
+
+    Raises IndexMissingError when no index exists (not cached, so a later build is picked up).
+    """
+    return _open(_key(s), s)
+
+
+def clear_service() -> None:
+    _open.clear()
+
+
+def run_ingest(s: Settings, refreshed: bool | None = None):
+    """Build/refresh the index with a progress bar; returns the IngestReport.
+
+    `refreshed` (default: whether an index exists now) picks 「更新」 over 「作成」 in the texts.
+    """
+    if refreshed is None:
+        refreshed = read_manifest(s) is not None
+    verb = ingest_verb(refreshed)
+    bar = st.progress(0.0, text=f"索引を{verb}しています…")
+
+    def update(fraction: float, text: str) -> None:
+        bar.progress(fraction, text=text)
+
+    report = ingest(s, progress=progress_adapter(update, refreshed=refreshed))
+    bar.progress(1.0, text=f"索引を{verb}しました。")
+    clear_service()
+    return report
+
+
+def session_id() -> str:
+    if "session_id" not in st.session_state:
+        st.session_state.session_id = uuid.uuid4().hex[:12]
+    return st.session_state.session_id
+
+
+def messages() -> list[dict[str, Any]]:
+    """The conversation: {"role", "content", "answer"?, "turn"?, "filters"?} dicts."""
+    if "messages" not in st.session_state:
+        st.session_state.messages = []
+    return st.session_state.messages
+
+
+def new_conversation() -> None:
+    st.session_state.messages = []
+    st.session_state.pop("pending_question", None)
+    st.session_state.session_id = uuid.uuid4().hex[:12]
+
+
+def ask_in_chat(question: str) -> None:
+    """Queue a question for the chat page and switch to it (used by other pages)."""
+    st.session_state.pending_question = question
+    st.switch_page(CHAT_PAGE)
+
+
+def fill_chat_input(question: str) -> None:
+    """on_click callback: put a question into the chat input (the user can edit, then send)."""
+    st.session_state.chat_input = question

