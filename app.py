@@ -1,6 +1,7 @@
 """tsunagari — the Streamlit app practitioners use (`streamlit run app.py`).
 
-This file only sets up the page and the navigation; each page lives in pages/.
+This file only sets up the page and the navigation; each page lives in views/. (Not pages/:
+next to st.navigation, Streamlit still auto-discovers a pages/ folder and lists file names.)
 """
 
 import streamlit as st
@@ -12,10 +13,10 @@ st.html(CSS)
 
 page = st.navigation(
     [
-        st.Page("pages/chat.py", title="チャット", icon=":material/chat:", default=True),
-        st.Page("pages/cases.py", title="事例一覧", icon=":material/menu_book:"),
-        st.Page("pages/evaluation.py", title="評価", icon=":material/monitoring:"),
-        st.Page("pages/corpus.py", title="資料の管理", icon=":material/folder_open:"),
+        st.Page("views/chat.py", title="チャット", icon=":material/chat:", default=True),
+        st.Page("views/cases.py", title="事例一覧", icon=":material/menu_book:"),
+        st.Page("views/evaluation.py", title="評価", icon=":material/monitoring:"),
+        st.Page("views/corpus.py", title="資料の管理", icon=":material/folder_open:"),
     ]
 )
 page.run()

@@ -7,27 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from tsunagari.answering.followup import resolve
+from tsunagari.answering.question import NOT_FOUND, UNCLEAR, validate_question
 from tsunagari.answering.retrieve import Retriever, wants_many
 from tsunagari.answering.scope import ScopeChecker, ScopeVerdict
 from tsunagari.domain import POINT_MARKS, POINT_REF, mentioned_points
-from tsunagari.errors import InputError
 from tsunagari.japanese import split_sentences
 from tsunagari.types import Answer, Citation, Filters, Hit
-
-NOT_FOUND = "この資料には該当する記述が見つかりませんでした。"
-UNCLEAR = "質問の内容を読み取れませんでした。知りたいことを具体的に入力してください（例：「福祉以外の部署を巻き込むには？」）。"
-
-
-def validate_question(question: str, max_chars: int) -> str:
-    """The stripped question, or an InputError with a Japanese message."""
-    q = (question or "").strip()
-    if not q:
-        raise InputError("質問を入力してください。")
-    if len(q) > max_chars:
-        raise InputError(
-            f"質問が長すぎます（{len(q):,}文字）。{max_chars:,}文字以内にまとめて入力してください。"
-        )
-    return q
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""Streamlit glue shared by app.py and pages/: cached service, session state, ingest with progress.
+"""Streamlit glue shared by app.py and views/: cached service, session state, ingest with progress.
 
-Only this module, app.py and pages/ import streamlit; the logic they call lives in the library.
+Only this module, app.py and views/ import streamlit; the logic they call lives in the library.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tsunagari.config import Settings, load_settings
 from tsunagari.indexing.store import data_paths, read_manifest
 from tsunagari.service import Service, ingest, open_service
 
-CHAT_PAGE = "pages/chat.py"
+CHAT_PAGE = "views/chat.py"
 MODE_LABELS = {"extractive": "オフライン（資料からの抜粋）", "llm": "LLM（生成）"}
 
 

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tsunagari.answering.extractive import NOT_FOUND
+from tsunagari.answering.question import NOT_FOUND
 from tsunagari.japanese import split_sentences
 from tsunagari.types import Citation, Hit
 

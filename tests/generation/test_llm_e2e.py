@@ -29,12 +29,12 @@ from tsunagari.generation.answerer import (
     answer_messages,
 )
 from tsunagari.generation.chat_models import make_chat_model
-from tsunagari.types import Answer
 from tsunagari.generation.verify import UNCITED_MARK, verify
+from tsunagari.types import Answer
 
 pytestmark = pytest.mark.llm
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/, where the launcher lives
 LAUNCHER = HERE / "llm_gemma_server.py"
 Q = "福祉以外の部署を巻き込むには？"
 START_TIMEOUT = 180.0

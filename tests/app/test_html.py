@@ -68,8 +68,8 @@ def test_filters_from_sidebar_values():
 
 
 def test_cases_from_the_real_index(built_index):
-    from tsunagari.indexing.store import data_paths, load_chunks
     from tsunagari.config import load_settings
+    from tsunagari.indexing.store import data_paths, load_chunks
 
     chunks = load_chunks(data_paths(load_settings(data_dir=built_index["data"]))["chunks"])
     cases = catalog.list_cases(chunks)

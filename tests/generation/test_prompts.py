@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tsunagari.answering.extractive import NOT_FOUND
+from tsunagari.answering.question import NOT_FOUND
 from tsunagari.generation.prompts import (
     PROMPTS_DIR,
     format_context,

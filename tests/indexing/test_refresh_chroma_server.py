@@ -9,12 +9,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from reportfiles import make_pdf, report_pages
 
 from tsunagari.config import collection_name, load_settings
 from tsunagari.indexing.store import data_paths
 from tsunagari.service import ingest, open_service
-
-from reportfiles import make_pdf, report_pages
 
 CHROMA = Path(sys.executable).with_name("chroma")
 

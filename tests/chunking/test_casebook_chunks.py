@@ -3,11 +3,10 @@
 import re
 
 import pytest
+from core_fixtures import report_chunks  # noqa: F401
 
 from tsunagari.chunking.structure import nfkc
 from tsunagari.japanese import split_sentences
-
-from core_fixtures import report_chunks  # noqa: F401
 
 # (section, municipality, point, printed page where the case starts, original report page)
 CASES = [
@@ -113,9 +112,10 @@ def test_pages_of_chunks_cover_the_report(report_chunks):
 
 
 def test_chunk_ids_are_stable_content_hashes(report_chunks):
+    from core_fixtures import REPORT
+
     from tsunagari.chunking import chunk_document
     from tsunagari.loaders import load_document
-    from core_fixtures import REPORT
 
     again = chunk_document(load_document(REPORT))
     assert [c.chunk_id for c in again] == [c.chunk_id for c in report_chunks]

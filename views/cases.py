@@ -3,9 +3,9 @@
 import streamlit as st
 
 from tsunagari.app import catalog, html, state
+from tsunagari.domain import POINTS
 from tsunagari.errors import TsunagariError
 from tsunagari.indexing.store import data_paths, load_chunks
-from tsunagari.domain import POINTS
 
 settings = state.settings()
 st.title("事例一覧")

@@ -4,11 +4,11 @@ import time
 
 import streamlit as st
 
+from tsunagari.answering.question import validate_question
 from tsunagari.app import catalog, html, state, status
-from tsunagari.answering.extractive import validate_question
-from tsunagari.errors import IndexMissingError, InputError, TsunagariError
 from tsunagari.app.export import conversation_docx, conversation_markdown
 from tsunagari.app.feedback import FeedbackStore, citation_sources
+from tsunagari.errors import IndexMissingError, InputError, TsunagariError
 from tsunagari.indexing.store import read_manifest
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from reportfiles import make_pdf, report_pages
 
 from tsunagari.config import load_settings
 from tsunagari.errors import IndexBusyError
@@ -15,9 +16,7 @@ from tsunagari.indexing.store import data_paths, load_chunks
 from tsunagari.indexing.vectors import vector_store
 from tsunagari.service import ingest, open_embedder, open_service
 
-from reportfiles import make_pdf, report_pages
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _vector_count(settings) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import docx
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMALL_REPORT = (
     "第1章 テスト資料\n1-1. 庁内連携の工夫\n"
     "テスト市では、庁内の連携会議を毎月開き、福祉以外の部署も参加するようにした。"
@@ -30,7 +30,7 @@ def _html(at: AppTest) -> str:
 
 
 def test_case_list_filters_and_asks_in_the_chat(app_env):
-    at = _page("pages/cases.py")
+    at = _page("views/cases.py")
     assert any("15 件 / 全 15 件" in c.value for c in at.caption)
     assert [s.value for s in at.subheader][:1] == ["① 部局横断的な連携体制の構築"]
     html = _html(at)
@@ -51,7 +51,7 @@ def test_case_list_filters_and_asks_in_the_chat(app_env):
 
 
 def test_evaluation_page_without_and_with_results(app_env, tmp_path, monkeypatch):
-    at = _page("pages/evaluation.py")
+    at = _page("views/evaluation.py")
     assert any("make eval" in i.value for i in at.info)
 
     import matplotlib
@@ -69,7 +69,7 @@ def test_evaluation_page_without_and_with_results(app_env, tmp_path, monkeypatch
     fig.savefig(out / "recall_at_k.png")
     plt.close(fig)
     monkeypatch.setenv("TSUNAGARI_EVAL_OUT", str(out))
-    at = _page("pages/evaluation.py")
+    at = _page("views/evaluation.py")
     assert not at.info
     table = at.dataframe[0].value
     assert list(table.columns) == ["指標", "tsunagari", "bm25", "キー"]
@@ -82,7 +82,7 @@ def test_evaluation_page_without_and_with_results(app_env, tmp_path, monkeypatch
 
 
 def test_upload_and_rebuild_show_what_changed(private_index):
-    at = _page("pages/corpus.py")
+    at = _page("views/corpus.py")
     assert any("資料: 1 件" in m.value for m in at.markdown)
     word = docx.Document()
     for line in SMALL_REPORT.splitlines():
@@ -110,14 +110,14 @@ def test_upload_and_rebuild_show_what_changed(private_index):
     assert "追加" in set(table["状態"]) and "変更なし" in set(table["状態"])
 
     # The chat answers from the new report right away (the cached service was refreshed).
-    at.switch_page("pages/chat.py").run()
+    at.switch_page("views/chat.py").run()
     at.chat_input[0].set_value("テスト市の連携会議はどのくらいの頻度ですか？").run()
     answer = at.session_state["messages"][-1]["answer"]
     assert any("テスト市" in c.chunk.text for c in answer.citations)
 
 
 def test_upload_rejects_unsupported_files(private_index):
-    at = _page("pages/corpus.py")
+    at = _page("views/corpus.py")
     at.get("file_uploader")[0].upload("memo.txt", b"\xff\xfe\x00broken", "text/plain").run()
     next(b for b in at.button if b.label == "資料フォルダに追加").click().run()
     assert any("UTF-8" in e.value for e in at.error)
@@ -140,7 +140,7 @@ def test_build_index_button_creates_the_index(app_env, monkeypatch, tmp_path):
 
 
 def test_upload_file_names_are_not_rendered_as_markdown(private_index):
-    at = _page("pages/corpus.py")
+    at = _page("views/corpus.py")
     uploader = at.get("file_uploader")[0]
     uploader.upload("![x](t.png).txt", SMALL_REPORT.encode("utf-8"), "text/plain").run()
     next(b for b in at.button if b.label == "資料フォルダに追加").click().run()

@@ -4,13 +4,12 @@ import shutil
 import sys
 
 import pytest
+from core_fixtures import REPORT
 
 from tsunagari.config import collection_name, load_settings
 from tsunagari.errors import IndexBusyError, IndexMissingError
 from tsunagari.indexing.store import data_paths, load_chunks, read_manifest
 from tsunagari.service import ingest, open_service
-
-from core_fixtures import REPORT
 
 
 @pytest.fixture()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tsunagari.answering.extractive import NOT_FOUND
+from tsunagari.answering.question import NOT_FOUND
 from tsunagari.generation.answerer import _clean_condensed
-from tsunagari.types import Chunk, Hit
 from tsunagari.generation.verify import (
     UNCITED_MARK,
     WEAK_MARK,
@@ -15,6 +14,7 @@ from tsunagari.generation.verify import (
     verification_notices,
     verify,
 )
+from tsunagari.types import Chunk, Hit
 
 P = [
     "庁内関係課長連携会議（8局12課）を発足した。情報交換会を開催した。",
@@ -114,8 +114,8 @@ def test_condensed_question_cleanup():
 
 
 def test_prompt_echo_is_detected_but_a_decline_is_not():
-    from tsunagari.generation.verify import echoes_prompt
     from tsunagari.generation.prompts import load_prompt
+    from tsunagari.generation.verify import echoes_prompt
 
     system = load_prompt("answer_system")
     assert echoes_prompt(system[:300], system)

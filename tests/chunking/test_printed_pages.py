@@ -1,8 +1,8 @@
 """Page, footnote and line recovery on the real report."""
 
-from tsunagari.chunking.pages import recover
-
 from core_fixtures import REPORT
+
+from tsunagari.chunking.pages import recover
 
 
 def _recover():

@@ -6,8 +6,8 @@ from pathlib import Path
 import streamlit as st
 
 from tsunagari.app import status
-from tsunagari.config import PROJECT_ROOT
 from tsunagari.app.html import md_escape
+from tsunagari.config import PROJECT_ROOT
 
 out_dir = Path(os.environ.get("TSUNAGARI_EVAL_OUT") or PROJECT_ROOT / "eval" / "out")
 st.title("評価")

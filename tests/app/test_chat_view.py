@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from tsunagari.app.export import conversation_docx, conversation_markdown, docx_footnotes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 Q_SENDAI = "福祉以外の部署を巻き込むには？"
 
 
@@ -172,7 +172,7 @@ def test_report_text_is_escaped(built_index, monkeypatch, tmp_path):
     st.cache_resource.clear()
 
 
-@pytest.mark.parametrize("page", ["pages/cases.py", "pages/evaluation.py", "pages/corpus.py"])
+@pytest.mark.parametrize("page", ["views/cases.py", "views/evaluation.py", "views/corpus.py"])
 def test_every_page_renders(app_env, page):
     at = _app()
     at.switch_page(page).run()

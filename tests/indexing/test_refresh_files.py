@@ -3,13 +3,12 @@
 import shutil
 
 import pytest
+from reportfiles import make_docx, make_pdf, report_pages
 
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError
 from tsunagari.indexing.store import data_paths, load_chunks, read_manifest
 from tsunagari.service import ingest, open_service
-
-from reportfiles import make_docx, make_pdf, report_pages
 
 
 @pytest.fixture()

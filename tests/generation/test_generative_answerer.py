@@ -13,12 +13,12 @@ from langchain_core.language_models.fake_chat_models import (
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from llm_fakes import FailingChatModel, ObedientChatModel, RecordingChatModel, SlowChatModel
 
-from tsunagari.answering.extractive import NOT_FOUND
 from tsunagari.answering.contract import answer_to_dict
+from tsunagari.answering.question import NOT_FOUND
 from tsunagari.generation.answerer import FALLBACK_NOTICE, UNVERIFIED_NOTICE, GenerativeAnswerer
 from tsunagari.generation.prompts import load_prompt
-from tsunagari.types import Answer, Hit
 from tsunagari.generation.verify import UNCITED_MARK
+from tsunagari.types import Answer, Hit
 
 Q = "福祉以外の部署を巻き込むには？"
 OUT_OF_SCOPE = "横浜市の補助金の締切は？"
