@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from tsunagari.answering.citations import answer_markdown
 from tsunagari.answering.contract import answer_to_dict
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError, TsunagariError
@@ -135,7 +136,7 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer_to_dict(ans), ensure_ascii=False, indent=2))
     else:
-        print(ans.answer)
+        print(answer_markdown(ans))
     return 0
 
 

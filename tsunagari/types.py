@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -149,13 +150,30 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """The answer to one question: Markdown text, citations and what was retrieved."""
+    """The answer to one question: its Markdown body, the citations its `[n]` markers point to,
+    and what was retrieved. The 「出典」 list is rendered from `citations` at the edge
+    (`tsunagari.answering.citations`), never stored in `body`."""
 
     question: str
-    answer: str
+    body: str
     abstained: bool
     citations: tuple[Citation, ...]
     hits: tuple[Hit, ...]
     standalone_question: str = ""
     mode: str = "extractive"
     notices: tuple[str, ...] = field(default=())
+
+
+class Answerer(Protocol):
+    """The one interface of an answerer, used by the app, the CLI and the eval runner.
+
+    Implemented by the extractive answerer (offline, the default and every fallback) and the
+    generative one (an LLM over the same retrieval). `stream` yields text as it is written,
+    if any, and always ends with the final `Answer`.
+    """
+
+    def ask(self, question: str, history: Sequence[object] | None = None,
+            filters: Filters | None = None, k: int | None = None) -> Answer: ...
+
+    def stream(self, question: str, history: Sequence[object] | None = None,
+               filters: Filters | None = None, k: int | None = None) -> Iterator[str | Answer]: ...

@@ -4,15 +4,17 @@ import time
 
 import streamlit as st
 
+from tsunagari.answering.citations import answer_markdown, page_range, source_rows
 from tsunagari.answering.question import validate_question
 from tsunagari.app import catalog, html, state, status
 from tsunagari.app.export import conversation_docx, conversation_markdown
-from tsunagari.app.feedback import FeedbackStore, citation_sources
+from tsunagari.app.feedback import MAX_COMMENT_CHARS, FeedbackStore
 from tsunagari.errors import IndexMissingError, InputError, TsunagariError
 from tsunagari.indexing.store import read_manifest
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 STREAM_DELAY = 0.03  # seconds between streamed sentences
+SPINNER = {"extractive": "資料を検索しています…", "llm": "資料を検索し、回答を書いています…"}
 
 settings = state.settings()
 msgs = state.messages()
@@ -109,9 +111,9 @@ def _store_feedback(msg: dict, rating=None, comment=None) -> None:
     answer = msg["answer"]
     store.add(
         key=f"{state.session_id()}-{msg['turn']}", question=answer.question,
-        answer=answer.answer, rating=rating, comment=comment, history=msg.get("history", []),
-        standalone_question=answer.standalone_question, abstained=answer.abstained,
-        mode=answer.mode, citations=citation_sources(answer.citations),
+        answer=answer_markdown(answer), body=answer.body, rating=rating, comment=comment,
+        history=msg.get("history", []), standalone_question=answer.standalone_question,
+        abstained=answer.abstained, mode=answer.mode, citations=source_rows(answer.citations),
         filters=msg.get("filters", {}),
     )
 
@@ -123,7 +125,7 @@ def _user_bubble(text: str) -> None:
 
 def _render_answer(msg: dict, fresh: bool = False) -> None:
     answer, turn = msg["answer"], msg["turn"]
-    body, _ = html.split_sources(answer.answer)
+    body = answer.body
     numbers = [c.n for c in answer.citations]
     if fresh:  # stream the answer sentence by sentence (always as escaped HTML)
         slot = st.empty()
@@ -145,7 +147,7 @@ def _render_answer(msg: dict, fresh: bool = False) -> None:
         st.markdown("**出典**")
         for cit in answer.citations:
             st.html(html.source_card_html(cit, terms, turn))
-            pages = "、".join(str(p) for p in cit.chunk.pages)
+            pages = page_range(cit.chunk.pages)
             with st.expander(f"[{cit.n}] の全文を見る（本資料 p.{pages}）"):
                 st.html(html.chunk_html(cit.chunk, terms))
     cols = st.columns([1, 5])
@@ -153,15 +155,19 @@ def _render_answer(msg: dict, fresh: bool = False) -> None:
         st.feedback("thumbs", key=f"fb-{turn}", on_change=_save_rating, args=(msg,))
     with cols[1], st.expander("コメントを送る（任意）"):
         comment = st.text_area(
-            "この回答へのご意見", key=f"fbc-{turn}",
+            "この回答へのご意見", key=f"fbc-{turn}", max_chars=MAX_COMMENT_CHARS,
             placeholder="例：出典のページが違う／もっと具体的な事例がほしい",
         )
         if st.button("送信", key=f"fbs-{turn}"):
-            if comment.strip():
-                _store_feedback(msg, comment=comment.strip())
-                st.success("ご意見を保存しました。ありがとうございます。")
-            else:
+            if not comment.strip():
                 st.warning("コメントを入力してください。")
+            else:
+                try:
+                    _store_feedback(msg, comment=comment.strip())
+                except TsunagariError as exc:  # e.g. a comment over the length limit
+                    st.warning(html.md_escape(exc))
+                else:
+                    st.success("ご意見を保存しました。ありがとうございます。")
 
 
 if not msgs:
@@ -201,27 +207,24 @@ if question:
     with st.chat_message("assistant"):
         streamed = False
         try:
-            if hasattr(service.answerer, "stream"):  # LLM mode: show tokens as they arrive
-                slot, shown, answer = st.empty(), "", None
-                with st.spinner("資料を検索し、回答を書いています…"):
-                    for item in service.answerer.stream(question, history=history,
-                                                        filters=filters):
-                        if isinstance(item, str):
-                            shown += item
-                            slot.html(html.answer_html(shown, "live", []))
-                        else:
-                            answer = item
-                slot.empty()
-                streamed = bool(shown)
-            else:
-                with st.spinner("資料を検索しています…"):
-                    answer = service.answerer.ask(question, history=history, filters=filters)
+            # A generated answer streams its text as the model writes it; an extractive one
+            # arrives whole and is then shown sentence by sentence.
+            slot, shown, answer = st.empty(), "", None
+            with st.spinner(SPINNER[service.settings.answer_mode]):
+                for item in service.answerer.stream(question, history=history, filters=filters):
+                    if isinstance(item, str):
+                        shown += item
+                        slot.html(html.answer_html(shown, "live", []))
+                    else:
+                        answer = item
+            slot.empty()
+            streamed = bool(shown)
         except TsunagariError as exc:
             st.error(html.md_escape(exc))
         else:
             st.session_state.turn_counter = st.session_state.get("turn_counter", 0) + 1
             msg = {
-                "role": "assistant", "content": answer.answer, "answer": answer,
+                "role": "assistant", "content": answer.body, "answer": answer,
                 "turn": f"t{st.session_state.turn_counter}", "history": history,
                 "filters": {k: v for k, v in vars(filters).items() if v},
                 "filters_label": catalog.describe_filters(filters),

@@ -75,9 +75,9 @@ down = sum(1 for r in records if r.rating == 0)
 st.caption(f"これまでの評価: 👍 {up} 件／👎 {down} 件／コメントのみ "
            f"{sum(1 for r in records if r.rating is None)} 件")
 if records:
-    path = Path(settings.data_dir) / "feedback_candidates.jsonl"
-    count = store.export_eval_candidates(path)
+    candidates = store.eval_candidates_jsonl()  # built per request: never a shared file
+    count = candidates.count("\n")
     st.download_button(
-        f"評価用の候補として書き出す（JSONL、{count} 件）", data=path.read_bytes(),
+        f"評価用の候補として書き出す（JSONL、{count} 件）", data=candidates.encode("utf-8"),
         file_name="feedback_candidates.jsonl", mime="application/jsonl", icon=":material/download:",
     )

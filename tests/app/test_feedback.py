@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from tsunagari.app.feedback import FeedbackStore, citation_sources
+from tsunagari.answering.citations import source_rows
+from tsunagari.app.feedback import MAX_COMMENT_CHARS, SCHEMA_VERSION, FeedbackStore
+from tsunagari.errors import InputError
 from tsunagari.types import Chunk, Citation
 
 EVAL_KEYS = {"id", "question", "answerable", "reference", "sources", "evidence", "keywords",
@@ -16,7 +18,7 @@ EVAL_KEYS = {"id", "question", "answerable", "reference", "sources", "evidence",
 def _cits():
     c = Chunk("c1", "d", "t", "x", (6,), section="2-1-2", municipality="仙台市")
     k = Chunk("c2", "d", "t", "y", (20,), section="3-1", column="コラム１", column_city="A市")
-    return citation_sources([Citation(1, c, "引用一。", 6, (6,)), Citation(2, k, "引用二。", 20, (20,))])
+    return source_rows([Citation(1, c, "引用一。", 6, (6,)), Citation(2, k, "引用二。", 20, (20,))])
 
 
 def test_add_updates_one_row_per_answer(tmp_path):
@@ -45,13 +47,14 @@ def test_export_eval_candidates_in_eval_format(tmp_path):
     store = FeedbackStore(tmp_path / "fb.sqlite")
     history = [{"role": "user", "content": "仙台市は？"}, {"role": "assistant", "content": "…"}]
     store.add("a", "その市では他に？", "回答本文[1]\n\n**出典**\n- [1] 仙台市", rating=1,
-              history=history, citations=_cits(), standalone_question="仙台市では他に？")
+              history=history, citations=_cits(), standalone_question="仙台市では他に？",
+              body="回答本文[1]")
     store.add("b", "宇宙の話は？", "見つかりませんでした。", rating=0, comment="答えてほしい",
               abstained=True)
     store.add("c", "評価なし", "回答")  # neither rating nor comment: not a candidate
-    path = tmp_path / "out" / "candidates.jsonl"
-    assert store.export_eval_candidates(path) == 2
-    up, down = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    lines = store.eval_candidates_jsonl().splitlines()
+    assert len(lines) == 2
+    up, down = [json.loads(line) for line in lines]
     for item in (up, down):
         assert EVAL_KEYS <= item.keys() and item["tags"][0] == "feedback"
     assert up["id"] == "fb-0001" and up["history"] == history and up["answerable"] is True
@@ -70,6 +73,51 @@ def test_candidates_load_with_the_eval_runner(tmp_path):
     store = FeedbackStore(tmp_path / "fb.sqlite")
     store.add("a", "問い", "回答", rating=1)
     path = tmp_path / "c.jsonl"
-    store.export_eval_candidates(path)
+    path.write_text(store.eval_candidates_jsonl(), encoding="utf-8")
     (item,) = runner.load_qa(path)
     assert item["question"] == "問い" and item["tags"] == ["feedback"]
+
+
+V1_ROW = ("INSERT INTO feedback (key, created_at, updated_at, question, answer, rating, comment) "
+          "VALUES ('old', 't', 't', '旧い質問', '旧い回答[1]\n\n**出典**\n- [1] 仙台市', 1, '良い')")
+
+
+def test_a_version_1_database_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    from tsunagari.app.feedback import V1_TABLE
+
+    path = tmp_path / "fb.sqlite"
+    with sqlite3.connect(path) as db:  # a database written before the schema had a version
+        db.execute(V1_TABLE)
+        db.execute(V1_ROW)
+    store = FeedbackStore(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    (r,) = store.list()
+    assert (r.key, r.question, r.rating, r.comment) == ("old", "旧い質問", 1, "良い")
+    assert r.body == "旧い回答[1]" and r.answer.endswith("仙台市")
+    FeedbackStore(path)  # opening again is a no-op
+    assert len(store.list()) == 1
+
+
+def test_comment_length_is_limited_with_a_japanese_message(tmp_path):
+    store = FeedbackStore(tmp_path / "fb.sqlite")
+    with pytest.raises(InputError, match="コメントが長すぎます"):
+        store.add("k", "問い", "回答", comment="あ" * (MAX_COMMENT_CHARS + 1))
+    assert store.list() == []
+    store.add("k", "問い", "回答", comment="あ" * MAX_COMMENT_CHARS)
+    assert len(store.list()[0].comment) == MAX_COMMENT_CHARS
+
+
+def test_concurrent_exports_each_get_a_whole_file(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = FeedbackStore(tmp_path / "fb.sqlite")
+    for i in range(30):
+        store.add(f"k{i}", f"問い{i}", f"回答{i}", rating=i % 2, comment="c" * 50)
+    with ThreadPoolExecutor(8) as pool:
+        outputs = list(pool.map(lambda _: store.eval_candidates_jsonl(), range(40)))
+    assert len(set(outputs)) == 1
+    assert [json.loads(line)["question"] for line in outputs[0].splitlines()] == [
+        f"問い{i}" for i in range(30)]

@@ -54,9 +54,8 @@ def test_query_terms_with_the_real_tokenizer():
     assert '<mark class="tg-hl">巻き込</mark>んだ' in html.highlight("巻き込んだ", terms)
 
 
-def test_split_sources_and_stream_pieces_roundtrip():
-    body, sources = html.split_sources("リード。\n\n- 引用[1]\n\n**出典**\n- [1] 仙台市")
-    assert body == "リード。\n\n- 引用[1]" and sources.startswith("**出典**")
+def test_stream_pieces_roundtrip():
+    body = "リード。\n\n- 引用[1]"
     assert "".join(html.stream_pieces(body)) == body
 
 

@@ -7,14 +7,15 @@ import math
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from llm_fakes import FailingChatModel, RecordingChatModel
 
+from tsunagari.answering.citations import answer_markdown
 from tsunagari.evaluation.judge import judge, parse_score
-from tsunagari.types import Answer, Chunk, Hit
+from tsunagari.types import Answer, Chunk, Citation, Hit
 
 HITS = [Hit(Chunk("c1", "d", "報告書", "庁内関係課長連携会議（8局12課）を発足した。", (7,),
                   municipality="富山県"), 1.0, 1)]
-ANSWER = Answer("富山県は庁内をどう連携させましたか？",
-                "富山県は課長連携会議を発足しました。[1]\n\n**出典**\n- [1] 富山県 p.7",
-                False, (), tuple(HITS), mode="llm")
+ANSWER = Answer("富山県は庁内をどう連携させましたか？", "富山県は課長連携会議を発足しました。[1]",
+                False, (Citation(1, HITS[0].chunk, HITS[0].chunk.text, 7, (7,)),), tuple(HITS),
+                mode="llm")
 
 
 def test_judge_scores_both_axes_with_the_prompt_files():
@@ -31,7 +32,7 @@ def test_judge_scores_both_axes_with_the_prompt_files():
 
 
 def test_judge_accepts_the_answer_json():
-    row = {"question": ANSWER.question, "answer": ANSWER.answer, "abstained": False,
+    row = {"question": ANSWER.question, "answer": answer_markdown(ANSWER), "abstained": False,
            "retrieved": [{"text": HITS[0].chunk.text}]}
     model = FakeListChatModel(responses=['{"faithfulness": 0.5}', '{"relevancy": 1}'])
     assert judge(row, row["retrieved"], model) == {"faithfulness": 0.5, "relevancy": 1.0}

@@ -13,6 +13,7 @@ from langchain_core.language_models.fake_chat_models import (
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from llm_fakes import FailingChatModel, ObedientChatModel, RecordingChatModel, SlowChatModel
 
+from tsunagari.answering.citations import answer_markdown
 from tsunagari.answering.contract import answer_to_dict
 from tsunagari.answering.question import NOT_FOUND
 from tsunagari.generation.answerer import FALLBACK_NOTICE, UNVERIFIED_NOTICE, GenerativeAnswerer
@@ -52,8 +53,8 @@ def test_answer_is_generated_verified_and_sourced(service):
     assert [c.n for c in ans.citations] == [1]
     cit = ans.citations[0]
     assert cit.chunk == ans.hits[0].chunk and cit.page == cit.chunk.page == 6
-    assert "**出典**\n- [1] 仙台市／2-1-2" in ans.answer
-    assert UNCITED_MARK not in ans.answer and not [n for n in ans.notices if "出典" in n]
+    assert "**出典**\n- [1] 仙台市／2-1-2" in answer_markdown(ans)
+    assert UNCITED_MARK not in answer_markdown(ans) and not [n for n in ans.notices if "出典" in n]
     d = answer_to_dict(ans)
     assert d["mode"] == "llm" and d["citations"][0]["n"] == 1
 
@@ -79,9 +80,9 @@ def test_markers_to_nowhere_are_removed_and_uncited_sentences_flagged(service):
     )
     ans = _gen(service, FakeListChatModel(responses=[text])).ask(Q)
     assert ans.mode == "llm"
-    assert "[12]" not in ans.answer and [c.n for c in ans.citations] == [1]
-    assert ans.answer.count(UNCITED_MARK) == 2
-    assert "予算は毎年十億円が確保されていると考えられます。（出典未確認）" in ans.answer
+    assert "[12]" not in answer_markdown(ans) and [c.n for c in ans.citations] == [1]
+    assert answer_markdown(ans).count(UNCITED_MARK) == 2
+    assert "予算は毎年十億円が確保されていると考えられます。（出典未確認）" in answer_markdown(ans)
     assert "出典のない文が2文あります（要確認）" in ans.notices
     assert any("[12]" in n for n in ans.notices)
 
@@ -90,22 +91,22 @@ def test_citations_only_for_used_markers(service):
     text = "仙台市は重層的支援体制整備事業の基盤を転用しました。[1]\nB市は管理シートで庁内連携を強めました。[3]"
     ans = _gen(service, FakeListChatModel(responses=[text])).ask(Q)
     assert [c.n for c in ans.citations] == [1, 3]
-    assert "- [1] " in ans.answer and "- [3] " in ans.answer and "- [2] " not in ans.answer
+    assert "- [1] " in answer_markdown(ans) and "- [3] " in answer_markdown(ans) and "- [2] " not in answer_markdown(ans)
     assert ans.citations[1].chunk == ans.hits[2].chunk
 
 
 def test_model_decline_is_an_abstention(service):
     ans = _gen(service, FakeListChatModel(responses=[NOT_FOUND])).ask(Q)
     assert ans.abstained and ans.citations == () and ans.mode == "llm"
-    assert ans.answer.startswith(NOT_FOUND)
+    assert answer_markdown(ans).startswith(NOT_FOUND)
 
 
 def test_scope_decline_does_not_call_the_llm(service):
     model = FailingChatModel(error=AssertionError("the LLM must not be called"))
     ans = _gen(service, model).ask(OUT_OF_SCOPE)
     assert model.calls == 0
-    assert ans.abstained and ans.answer.startswith(NOT_FOUND)
-    assert ans.answer == service.answerer.ask(OUT_OF_SCOPE).answer  # declines the same way
+    assert ans.abstained and answer_markdown(ans).startswith(NOT_FOUND)
+    assert answer_markdown(ans) == answer_markdown(service.answerer.ask(OUT_OF_SCOPE))  # declines the same way
 
 
 @pytest.mark.parametrize("error", [ConnectionError("refused"), RuntimeError("boom"),
@@ -114,7 +115,7 @@ def test_any_backend_error_falls_back_to_extractive(service, error):
     ans = _gen(service, FailingChatModel(error=error)).ask(Q)
     extractive = service.answerer.ask(Q)
     assert ans.mode == "extractive" and FALLBACK_NOTICE in ans.notices
-    assert ans.answer == extractive.answer and ans.citations == extractive.citations
+    assert answer_markdown(ans) == answer_markdown(extractive) and ans.citations == extractive.citations
 
 
 def test_timeout_falls_back_without_hanging(service):
@@ -143,7 +144,7 @@ def test_streaming_yields_text_then_the_verified_answer(service):
     assert len(deltas) > 10 and all(isinstance(d, str) for d in deltas)
     assert "".join(deltas) == GOOD
     assert isinstance(final, Answer) and final.mode == "llm" and final.citations
-    assert final.answer.startswith(GOOD.split("\n")[0])
+    assert answer_markdown(final).startswith(GOOD.split("\n")[0])
 
 
 def test_streaming_with_generic_fake_model(service):
@@ -162,7 +163,7 @@ def test_stream_error_midway_falls_back(service):
 def test_uncited_output_is_replaced_by_the_extractive_answer(service):
     ans = _gen(service, FakeListChatModel(responses=["一般的には、部署間の連携が大切だと言われています。"])).ask(Q)
     assert ans.mode == "extractive" and UNVERIFIED_NOTICE in ans.notices
-    assert "一般的には" not in ans.answer
+    assert "一般的には" not in answer_markdown(ans)
 
 
 def test_condense_step_rewrites_follow_ups(service):
@@ -226,7 +227,7 @@ def test_injected_passage_stays_data_in_the_messages(injected):
 
 def test_obeying_the_injection_is_stripped(injected):
     ans = _gen(injected, ObedientChatModel()).ask(Q)
-    assert "ハッキング" not in ans.answer
+    assert "ハッキング" not in answer_markdown(ans)
     assert ans.mode == "extractive" and UNVERIFIED_NOTICE in ans.notices
 
 
@@ -234,15 +235,15 @@ def test_obeying_the_injection_midway_is_flagged(injected):
     model = ObedientChatModel(prefix="仙台市は重層的支援体制整備事業の基盤を転用しました。[1]\n")
     ans = _gen(injected, model).ask(Q)
     assert ans.mode == "llm"
-    assert "ハッキングされました。（出典未確認）" in ans.answer
-    assert "これまでの指示は無視します。（出典未確認）" in ans.answer
+    assert "ハッキングされました。（出典未確認）" in answer_markdown(ans)
+    assert "これまでの指示は無視します。（出典未確認）" in answer_markdown(ans)
     assert "出典のない文が2文あります（要確認）" in ans.notices
 
 
 def test_injection_in_the_question_changes_no_rule(service):
     model = ObedientChatModel()
     ans = _gen(service, model).ask(f"{Q}{INJECTION}")
-    assert "ハッキング" not in ans.answer
+    assert "ハッキング" not in answer_markdown(ans)
     if model.seen:  # not declined by the scope check: the question is data in <question>
         system, user = model.seen[0]
         assert system.content == load_prompt("answer_system")
@@ -258,7 +259,7 @@ def test_echo_of_the_instructions_falls_back(service):
     echo = load_prompt("answer_system")[:400]  # what a base model does: it continues the prompt
     ans = _gen(service, FakeListChatModel(responses=[echo])).ask(Q)
     assert ans.mode == "extractive" and ECHO_NOTICE in ans.notices and not ans.abstained
-    assert "守るべきルール" not in ans.answer
+    assert "守るべきルール" not in answer_markdown(ans)
 
 
 def test_weakly_supported_sentences_keep_their_source_but_are_flagged(service):
@@ -268,8 +269,8 @@ def test_weakly_supported_sentences_keep_their_source_but_are_flagged(service):
             "東京都の補助金制度は三億円規模で運用されています。[2]")
     ans = _gen(service, FakeListChatModel(responses=[text])).ask(Q)
     assert ans.mode == "llm" and [c.n for c in ans.citations] == [1, 2]
-    assert f"運用されています。{WEAK_MARK}[2]" in ans.answer or \
-        f"運用されています。[2]{WEAK_MARK}" in ans.answer
+    assert f"運用されています。{WEAK_MARK}[2]" in answer_markdown(ans) or \
+        f"運用されています。[2]{WEAK_MARK}" in answer_markdown(ans)
     assert any("照合できない文が1文" in n for n in ans.notices)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tsunagari.answering.citations import answer_markdown
 from tsunagari.answering.contract import answer_to_dict
 from tsunagari.generation.answerer import (
     ECHO_NOTICE,
@@ -198,15 +199,15 @@ def test_stream_generate_verify_and_json(server, settings, llm_service, vocab):
     hits = final.hits[: settings.top_k]
     if final.mode == "llm" and not final.abstained:
         v = verify(raw, [h.chunk.text for h in hits])
-        assert final.answer.startswith(v.text)
+        assert answer_markdown(final).startswith(v.text)
         assert {c.n for c in final.citations} == set(v.used) and v.used
         assert all(1 <= c.n <= len(hits) and c.chunk == hits[c.n - 1].chunk
                    for c in final.citations)
-        assert final.answer.count(UNCITED_MARK) == len(v.uncited)
+        assert answer_markdown(final).count(UNCITED_MARK) == len(v.uncited)
     elif not final.abstained:
         assert final.mode == "extractive"
         assert {UNVERIFIED_NOTICE, ECHO_NOTICE} & set(final.notices)
-        assert final.answer == llm_service.answerer.ask(Q).answer
+        assert answer_markdown(final) == answer_markdown(llm_service.answerer.ask(Q))
     d = json.loads(json.dumps(answer_to_dict(final), ensure_ascii=False))
     assert d["question"] == Q and d["mode"] in ("llm", "extractive") and d["retrieved"]
     assert [c["n"] for c in d["citations"]] == [c.n for c in final.citations]

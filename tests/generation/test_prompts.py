@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tsunagari.answering.citations import prompt_header
 from tsunagari.answering.question import NOT_FOUND
 from tsunagari.generation.prompts import (
     PROMPTS_DIR,
@@ -11,7 +12,6 @@ from tsunagari.generation.prompts import (
     format_history,
     load_prompt,
     neutralize,
-    passage_header,
     render_prompt,
 )
 from tsunagari.types import Chunk, Hit
@@ -95,7 +95,7 @@ def test_neutralize_keeps_ordinary_text():
 
 
 def test_header_of_a_chunk_without_labels():
-    assert passage_header(4, Chunk("x", "d", "報告書", "t", (3,))) == "[4] 報告書 p.3"
+    assert prompt_header(4, Chunk("x", "d", "報告書", "t", (3,))) == "[4] 報告書 p.3"
 
 
 def test_format_history_trims_and_drops_sources():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from reportfiles import make_pdf, report_pages
 
+from tsunagari.answering.citations import answer_markdown
 from tsunagari.config import collection_name, load_settings
 from tsunagari.indexing.store import data_paths
 from tsunagari.service import ingest, open_service
@@ -79,7 +80,7 @@ def test_ingest_and_query_through_a_chroma_server(tmp_path, chroma_server, monke
     service = open_service(settings)
     hits = service.retriever.search("空き店舗の居場所", k=2, mode="dense")
     assert hits and hits[0].chunk.doc_id == "sakai"
-    assert "港北区" in service.answerer.ask("港北区の会議はどのくらいの頻度ですか？").answer
+    assert "港北区" in answer_markdown(service.answerer.ask("港北区の会議はどのくらいの頻度ですか？"))
 
     # A withdrawn report disappears from the server too; nothing else is embedded again.
     (corpus / "sakai.md").unlink()

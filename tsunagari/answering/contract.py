@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tsunagari.answering.citations import answer_markdown
 from tsunagari.types import Answer, Chunk
 
 
@@ -32,7 +33,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
     return {
         "question": answer.question,
         "standalone_question": answer.standalone_question,
-        "answer": answer.answer,
+        "answer": answer_markdown(answer),
         "abstained": answer.abstained,
         "mode": answer.mode,
         "notices": list(answer.notices),

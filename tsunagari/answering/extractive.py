@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from tsunagari.answering.followup import resolve
 from tsunagari.answering.question import NOT_FOUND, UNCLEAR, validate_question
 from tsunagari.answering.retrieve import Retriever, wants_many
 from tsunagari.answering.scope import ScopeChecker, ScopeVerdict
+from tsunagari.config import Settings
 from tsunagari.domain import POINT_MARKS, POINT_REF, mentioned_points
 from tsunagari.japanese import split_sentences
 from tsunagari.types import Answer, Citation, Filters, Hit
@@ -100,7 +101,7 @@ def _select(sentences: list[_Sentence], limit: int, per_hit: int = 2,
 
 def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int,
             query: str | None = None) -> tuple[str, tuple[Citation, ...]]:
-    """Extractive Markdown answer: a lead, then quoted sentences grouped by case, with [n]."""
+    """Extractive Markdown body: a lead, then quoted sentences grouped by case, with [n]."""
     wants_sources = any(w in question for w in ("出典", "報告書", "引用", "ページ"))
     quotable = [h for h in hits if h.chunk.kind != "table" or wants_sources]
     # Words that only name a point (「ポイント⑤」) say where to look, not what to quote.
@@ -134,42 +135,7 @@ def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int
         lines.append(f"**{label}**" + (f" {heading}" if heading else ""))
         lines.extend(f"- {q}" for q in quotes)
         lines.append("")
-    lines.append(format_sources(citations))
     return "\n".join(lines).strip(), tuple(citations)
-
-
-def page_range(pages: Sequence[int]) -> str:
-    """Printed pages as a compact range.
-
-    >>> page_range([16, 17])
-    '16–17'
-    >>> page_range([6])
-    '6'
-    >>> page_range([3, 5])
-    '3、5'
-    """
-    pages = sorted(set(pages))
-    if not pages:
-        return ""
-    if len(pages) > 1 and pages == list(range(pages[0], pages[-1] + 1)):
-        return f"{pages[0]}–{pages[-1]}"
-    return "、".join(str(p) for p in pages)
-
-
-def format_sources(citations: Sequence[Citation]) -> str:
-    """The citation list under an answer (case, section, page, original report)."""
-    rows = ["**出典**"]
-    for cit in citations:
-        c = cit.chunk
-        page = page_range(cit.pages) or str(cit.page)
-        where = c.municipality or (f"{c.column}（{c.column_city}）" if c.column else "")
-        head = f"{c.section} {c.heading.split(' ')[0]}".strip() if c.heading else \
-            f"{c.section} {c.section_title}".strip()
-        row = f"[{cit.n}] {where + '／' if where else ''}{head}、本資料 p.{page}"
-        if c.source_report:
-            row += f"（出典: {c.source_report} p.{c.source_page}）"
-        rows.append(f"- {row}")
-    return "\n".join(rows)
 
 
 def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
@@ -199,12 +165,13 @@ def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
     return "\n".join(lines)
 
 
-class Answerer:
+class ExtractiveAnswerer:
     """The offline, extractive answerer (the default and the fallback of LLM modes)."""
 
-    def __init__(self, retriever: Retriever, checker: ScopeChecker | None = None,
-                 notices: Sequence[str] = ()) -> None:
+    def __init__(self, retriever: Retriever, settings: Settings,
+                 checker: ScopeChecker | None = None, notices: Sequence[str] = ()) -> None:
         self.retriever = retriever
+        self.settings = settings
         tok = retriever.tokenizer
         self.checker = checker or ScopeChecker(retriever.chunks, tok.morphemes)  # type: ignore
         self.notices = tuple(notices)
@@ -212,7 +179,7 @@ class Answerer:
 
     def ask(self, question: str, history: Sequence[object] | None = None,
             filters: Filters | None = None, k: int | None = None) -> Answer:
-        settings = self.retriever.settings
+        settings = self.settings
         q = validate_question(question, settings.max_question_chars)
         resolved = resolve(q, history, self.known)
         merged = _merge_filters(filters or Filters(), resolved.filters)
@@ -232,6 +199,11 @@ class Answerer:
                                   settings.answer_sentences, query=resolved.question)
         return Answer(q, text, False, citations, tuple(hits), resolved.question,
                       notices=self.notices)
+
+    def stream(self, question: str, history: Sequence[object] | None = None,
+               filters: Filters | None = None, k: int | None = None) -> Iterator[Answer]:
+        """The extractive answer is whole at once: the stream is just the final Answer."""
+        yield self.ask(question, history, filters, k)
 
 
 def _merge_filters(user: Filters, implied: Filters) -> Filters:

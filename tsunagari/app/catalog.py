@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tsunagari.app.html import pages_text, point_label
+from tsunagari.answering.citations import page_range
+from tsunagari.app.html import point_label
 from tsunagari.domain import POINT_MARKS, POINTS
 from tsunagari.types import Chunk, Filters
 
@@ -102,7 +103,7 @@ class CaseRow:
             "ポイント": point_label(self.point),
             "自治体": self.municipality,
             "見出し": self.heading,
-            "本資料のページ": pages_text(self.pages, 0),
+            "本資料のページ": page_range(self.pages) or "0",
             "出典（元の報告書）": self.source_report,
             "元のページ": self.source_page,
         }

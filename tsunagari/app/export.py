@@ -5,49 +5,74 @@ python-docx has no footnote API: `conversation_docx` adds a real footnotes part
 each `[n]` marker, so Word and LibreOffice show true footnotes at the foot of the page.
 
 A conversation is a list of messages {"role": "user"|"assistant", "content": str, "answer":
-Answer | None}; only the roles, contents and the answers' citations are used.
+Answer | None}; an assistant message's text is its Answer's body (the content when there is no
+Answer), and its citations become the footnotes, rendered by `tsunagari.answering.citations`.
+
+Everything from reports, questions and answers is escaped in the Markdown export (HTML as
+entities, Markdown syntax with backslashes): an exported memo opened in any Markdown viewer shows
+the text as written and never runs markup from a report.
 """
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from tsunagari.answering.citations import footnote
+from tsunagari.app.html import md_escape
 from tsunagari.types import Citation
 
 TITLE = "つながり 相談メモ"
 SUBTITLE = "地方版孤独・孤立対策官民連携プラットフォーム 事例集からの回答"
 
-_REF = re.compile(r"\[(\d{1,3})\]")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_TOKENS = re.compile(r"\*\*(.+?)\*\*|\[(\d{1,3})\]")
+_BULLET = re.compile(r"^\s*[-*・]\s+")
 
 
-def _body(answer_md: str) -> str:
-    head, sep, _ = answer_md.rpartition("**出典**")
-    return (head if sep else answer_md).strip()
+def md_text(text: object) -> str:
+    """Text for the Markdown export: HTML as entities, then Markdown syntax escaped.
 
-
-def citation_note(cit: Citation) -> str:
-    """The footnote text of a citation: where, section, page, original report and the quote.
-
-    >>> from tsunagari.types import Chunk
-    >>> c = Chunk("c", "d", "事例集", "x", (6,), section="2-1-2", municipality="仙台市",
-    ...           heading="＜庁外の巻き込み＞ ＜次＞", source_report="報告書", source_page="15/125")
-    >>> citation_note(Citation(1, c, "情報交換会を開催した。", 6, (6,)))
-    '仙台市／2-1-2 ＜庁外の巻き込み＞、本資料 p.6（出典: 報告書 p.15/125）「情報交換会を開催した。」'
+    >>> print(md_text('<img src=x onerror=alert(1)>[link](javascript:x)'))
+    &lt;img src=x onerror=alert\\(1\\)&gt;\\[link\\]\\(javascript:x\\)
     """
-    c = cit.chunk
-    where = c.municipality or (f"{c.column}（{c.column_city}）" if c.column else "")
-    head = (f"{c.section} {c.heading.split(' ')[0]}" if c.heading
-            else f"{c.section} {c.section_title.split('／')[0]}").strip()
-    pages = "、".join(str(p) for p in cit.pages) or str(cit.page)
-    note = f"{where + '／' if where else ''}{head}、本資料 p.{pages}"
-    if c.source_report:
-        note += f"（出典: {c.source_report}" + (f" p.{c.source_page}" if c.source_page else "") + "）"
-    return note + f"「{cit.text}」"
+    return md_escape(html.escape(str(text), quote=False))
+
+
+def _inline_md(text: str, q: int, cits: dict[int, Citation]) -> str:
+    """One line of an answer body: **bold** kept, [n] → footnote refs, everything else escaped."""
+    out, pos = [], 0
+    for m in _TOKENS.finditer(text):
+        out.append(md_text(text[pos:m.start()]))
+        if m.group(1) is not None:
+            out.append(f"**{md_text(m.group(1))}**")
+        else:
+            n = int(m.group(2))
+            out.append(f"[^{q}-{n}]" if n in cits else md_text(m.group(0)))
+        pos = m.end()
+    out.append(md_text(text[pos:]))
+    return "".join(out)
+
+
+def _body_md(body: str, q: int, cits: dict[int, Citation]) -> str:
+    """An answer body in the small Markdown subset answers use (paragraphs, - bullets, bold)."""
+    lines = []
+    for line in body.strip().splitlines():
+        bullet = _BULLET.match(line)
+        if bullet:
+            lines.append("- " + _inline_md(line[bullet.end():], q, cits))
+        else:
+            lines.append(_inline_md(line, q, cits))
+    return "\n".join(lines)
+
+
+def _text(message: dict[str, Any]) -> str:
+    """An assistant message's answer body (its content when it carries no Answer)."""
+    answer = message.get("answer")
+    return answer.body if answer is not None else str(message.get("content", ""))
 
 
 def _citations(message: dict[str, Any]) -> dict[int, Citation]:
@@ -75,10 +100,9 @@ def conversation_markdown(messages: Sequence[dict[str, Any]], created: str | Non
 
     >>> from tsunagari.types import Answer, Chunk
     >>> c = Chunk("c", "d", "事例集", "x", (6,), section="2-1-2", municipality="仙台市")
-    >>> a = Answer("問", "回答です[1]。\\n\\n**出典**\\n- [1] 仙台市", False,
-    ...            (Citation(1, c, "引用文。", 6, (6,)),), ())
+    >>> a = Answer("問", "回答です[1]。", False, (Citation(1, c, "引用文。", 6, (6,)),), ())
     >>> md = conversation_markdown([{"role": "user", "content": "問"},
-    ...     {"role": "assistant", "content": a.answer, "answer": a}], created="2025-01-01 09:00")
+    ...     {"role": "assistant", "content": a.body, "answer": a}], created="2025-01-01 09:00")
     >>> print(md)
     # つながり 相談メモ
     <BLANKLINE>
@@ -96,25 +120,19 @@ def conversation_markdown(messages: Sequence[dict[str, Any]], created: str | Non
     <BLANKLINE>
     """
     created = created or time.strftime("%Y-%m-%d %H:%M")
-    lines = [f"# {TITLE}", "", f"{SUBTITLE}（作成: {created}）", ""]
+    lines = [f"# {TITLE}", "", f"{SUBTITLE}（作成: {md_text(created)}）", ""]
     if filters:
-        lines += [filters, ""]
+        lines += [md_text(filters), ""]
     notes: list[str] = []
     for q, (question, msg) in enumerate(_turns(messages), start=1):
         lines += [f"## 質問 {q}", ""]
         if question:
-            lines += ["> " + line for line in question.splitlines()] + [""]
+            lines += ["> " + md_text(line) for line in question.splitlines()] + [""]
         if msg is None:
             continue
         cits = _citations(msg)
-        body = _body(str(msg.get("content", ""))) if cits else str(msg.get("content", "")).strip()
-
-        def ref(m: re.Match[str], q: int = q, cits: dict[int, Citation] = cits) -> str:
-            n = int(m.group(1))
-            return f"[^{q}-{n}]" if n in cits else m.group(0)
-
-        lines += ["### 回答", "", _REF.sub(ref, body), ""]
-        notes += [f"[^{q}-{n}]: {citation_note(c)}" for n, c in sorted(cits.items())]
+        lines += ["### 回答", "", _body_md(_text(msg), q, cits), ""]
+        notes += [f"[^{q}-{n}]: {md_text(footnote(c))}" for n, c in sorted(cits.items())]
     if notes:
         lines += notes + [""]
     return "\n".join(lines)
@@ -226,8 +244,7 @@ def _add_inline(paragraph: Any, text: str, notes: _Footnotes | None,
     """
     used = []
     pos = 0
-    tokens = re.compile(r"\*\*(.+?)\*\*|\[(\d{1,3})\]")
-    for m in tokens.finditer(text):
+    for m in _TOKENS.finditer(text):
         if m.start() > pos:
             paragraph.add_run(text[pos : m.start()])
         if m.group(1) is not None:
@@ -238,7 +255,7 @@ def _add_inline(paragraph: Any, text: str, notes: _Footnotes | None,
                 if n in seen:  # a repeated marker: a short note pointing to the first one
                     notes.add(paragraph, f"注{seen[n]}と同じ出典（[{n}]）。")
                 else:
-                    seen[n] = notes.add(paragraph, citation_note(cits[n]))
+                    seen[n] = notes.add(paragraph, footnote(cits[n]))
                 used.append(n)
             else:
                 paragraph.add_run(m.group(0))
@@ -276,17 +293,16 @@ def conversation_docx(messages: Sequence[dict[str, Any]], created: str | None = 
         if msg is None:
             continue
         cits = _citations(msg)
-        content = str(msg.get("content", ""))
-        body = _body(content) if cits else content.strip()
+        body = _text(msg).strip()
         doc.add_heading("回答", level=2)
         seen: dict[int, int] = {}
         for line in body.splitlines():
             line = line.rstrip()
             if not line.strip():
                 continue
-            if re.match(r"^\s*[-*・]\s+", line):
+            if _BULLET.match(line):
                 p = doc.add_paragraph(style="List Bullet")
-                _add_inline(p, re.sub(r"^\s*[-*・]\s+", "", line), notes, cits, seen)
+                _add_inline(p, _BULLET.sub("", line), notes, cits, seen)
             else:
                 p = doc.add_paragraph()
                 _add_inline(p, line.lstrip("#").strip(), notes, cits, seen)

@@ -1,8 +1,12 @@
 """Feedback on answers (👍/👎 and a comment), stored in SQLite in the data dir.
 
 One row per answer (`key`): rating and comment given at different times update the same row.
-`export_eval_candidates` turns the rows into JSONL in the format of eval/qa.jsonl, so that a
-reviewer can promote them into the evaluation set.
+`eval_candidates_jsonl` turns the rows into JSONL in the format of eval/qa.jsonl (built in memory
+for each request, so concurrent exports never share a file), so that a reviewer can promote them
+into the evaluation set.
+
+The schema carries a version (SQLite `user_version`) and is migrated in place by numbered steps:
+an older database opens, is upgraded, and keeps every row.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tsunagari.answering.citations import without_sources
 from tsunagari.config import Settings
+from tsunagari.errors import InputError
 
 FEEDBACK_FILE = "feedback.sqlite"
+MAX_COMMENT_CHARS = 2000
 
-_SCHEMA = """
+V1_TABLE = """
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,
@@ -39,6 +46,41 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
+def _v2_body(db: sqlite3.Connection) -> None:
+    """v2: the answer body (without the 「出典」 list) is stored next to the rendered answer.
+
+    Rows written before v2 only have the rendered answer; their body is read from it once.
+    """
+    db.execute("ALTER TABLE feedback ADD COLUMN body TEXT NOT NULL DEFAULT ''")
+    for row_id, answer in db.execute("SELECT id, answer FROM feedback").fetchall():
+        db.execute("UPDATE feedback SET body = ? WHERE id = ?", (without_sources(answer), row_id))
+
+
+# Numbered migrations: MIGRATIONS[i] upgrades a database of version i to version i + 1.
+MIGRATIONS = (
+    lambda db: db.execute(V1_TABLE),
+    _v2_body,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring a database to SCHEMA_VERSION in place; returns the version it had.
+
+    Databases from before versioning (user_version 0 with the v1 table) count as version 1.
+    """
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0 and db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback'").fetchone():
+        version = 1
+    start = version
+    for step in MIGRATIONS[version:]:
+        step(db)
+        version += 1
+        db.execute(f"PRAGMA user_version = {version}")
+    return start
+
+
 @dataclass(frozen=True)
 class FeedbackRecord:
     """One stored feedback row. `rating`: 1 = 👍, 0 = 👎, None = comment only."""
@@ -51,34 +93,13 @@ class FeedbackRecord:
     standalone_question: str
     history: list[dict[str, str]]
     answer: str
+    body: str
     abstained: bool
     mode: str
     citations: list[dict[str, Any]]
     filters: dict[str, Any]
     rating: int | None
     comment: str
-
-
-def citation_sources(citations: Sequence[Any]) -> list[dict[str, Any]]:
-    """Eval-style source dicts ({section, municipality|column, page}) from Citation objects.
-
-    >>> from tsunagari.types import Chunk, Citation
-    >>> c = Chunk("c", "d", "t", "x", (6,), section="2-1-2", municipality="仙台市")
-    >>> citation_sources([Citation(1, c, "引用", 6, (6,))])
-    [{'section': '2-1-2', 'page': 6, 'municipality': '仙台市', 'chunk_id': 'c', 'text': '引用'}]
-    """
-    out = []
-    for cit in citations:
-        c = cit.chunk
-        row: dict[str, Any] = {"section": c.section, "page": cit.page}
-        if c.municipality:
-            row["municipality"] = c.municipality
-        elif c.column:
-            row["column"] = c.column
-        row["chunk_id"] = c.chunk_id
-        row["text"] = cit.text
-        out.append(row)
-    return out
 
 
 class FeedbackStore:
@@ -88,7 +109,7 @@ class FeedbackStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            db.execute(_SCHEMA)
+            migrate(db)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> FeedbackStore:
@@ -114,26 +135,33 @@ class FeedbackStore:
         mode: str = "",
         citations: Sequence[dict[str, Any]] = (),
         filters: dict[str, Any] | None = None,
+        body: str | None = None,
     ) -> int:
         """Insert feedback for answer `key`, or update its rating/comment; returns the row id.
 
-        A `None` rating or comment leaves the stored value unchanged.
+        `answer` is the answer as shown (Markdown with its source list) and `body` the text
+        without the list (defaults to `answer`). A `None` rating or comment leaves the stored
+        value unchanged; a comment over MAX_COMMENT_CHARS is refused with a Japanese InputError.
         """
         if rating is not None and rating not in (0, 1):
             raise ValueError("rating must be 0 (👎), 1 (👍) or None")
+        if comment is not None and len(comment) > MAX_COMMENT_CHARS:
+            raise InputError(f"コメントが長すぎます（{len(comment):,}文字）。"
+                             f"{MAX_COMMENT_CHARS:,}文字以内で入力してください。")
         now = time.strftime("%Y-%m-%d %H:%M:%S")
         with self._connect() as db:
             db.execute(
                 """INSERT INTO feedback (key, created_at, updated_at, question,
-                       standalone_question, history, answer, abstained, mode, citations, filters,
-                       rating, comment)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       standalone_question, history, answer, body, abstained, mode, citations,
+                       filters, rating, comment)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT(key) DO UPDATE SET
                        updated_at = excluded.updated_at,
                        rating = COALESCE(?, feedback.rating),
                        comment = COALESCE(?, feedback.comment)""",
                 (key, now, now, question, standalone_question,
-                 json.dumps(list(history), ensure_ascii=False), answer, int(abstained), mode,
+                 json.dumps(list(history), ensure_ascii=False), answer,
+                 answer if body is None else body, int(abstained), mode,
                  json.dumps(list(citations), ensure_ascii=False),
                  json.dumps(filters or {}, ensure_ascii=False), rating, comment or "",
                  rating, comment),
@@ -158,7 +186,7 @@ class FeedbackStore:
             FeedbackRecord(
                 id=r["id"], key=r["key"], created_at=r["created_at"], updated_at=r["updated_at"],
                 question=r["question"], standalone_question=r["standalone_question"],
-                history=json.loads(r["history"]), answer=r["answer"],
+                history=json.loads(r["history"]), answer=r["answer"], body=r["body"],
                 abstained=bool(r["abstained"]), mode=r["mode"],
                 citations=json.loads(r["citations"]), filters=json.loads(r["filters"]),
                 rating=r["rating"], comment=r["comment"],
@@ -180,7 +208,7 @@ class FeedbackStore:
             # needs a reviewer to write the reference (and to decide whether it is answerable).
             item.update({
                 "answerable": not r.abstained,
-                "reference": _body(r.answer) if good else "",
+                "reference": r.body.strip() if good else "",
                 "sources": [{k: v for k, v in s.items() if k not in ("chunk_id", "text")}
                             for s in r.citations] if good else [],
                 "evidence": [],
@@ -202,18 +230,7 @@ class FeedbackStore:
             items.append(item)
         return items
 
-    def export_eval_candidates(self, path: Path | str) -> int:
-        """Write eval-format JSONL candidates to `path`; returns the number written."""
-        items = self.eval_candidates()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            for item in items:
-                f.write(json.dumps(item, ensure_ascii=False) + "\n")
-        return len(items)
-
-
-def _body(answer: str) -> str:
-    """The answer without its trailing source list."""
-    head, sep, _ = answer.rpartition("**出典**")
-    return (head if sep else answer).strip()
+    def eval_candidates_jsonl(self) -> str:
+        """The eval candidates as JSONL text, built in memory for each caller."""
+        return "".join(json.dumps(item, ensure_ascii=False) + "\n"
+                       for item in self.eval_candidates())

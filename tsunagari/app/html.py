@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 
+from tsunagari.answering import citations
 from tsunagari.domain import POINT_MARKS, POINTS
 from tsunagari.japanese import split_sentences
 from tsunagari.types import Chunk, Citation
@@ -139,25 +140,6 @@ def highlight(text: str, terms: Iterable[str]) -> str:
     return "".join(out)
 
 
-_SOURCES_HEADING = re.compile(r"^\*\*出典\*\*\s*$", re.MULTILINE)
-
-
-def split_sources(answer_md: str) -> tuple[str, str]:
-    """(body, sources block) of an answer; the source list is drawn as cards instead.
-
-    >>> split_sources("本文[1]\\n\\n**出典**\\n- [1] 仙台市")
-    ('本文[1]', '**出典**\\n- [1] 仙台市')
-    >>> split_sources("本文のみ")
-    ('本文のみ', '')
-    """
-    m = None
-    for m in _SOURCES_HEADING.finditer(answer_md):
-        pass
-    if m is None:
-        return answer_md.strip(), ""
-    return answer_md[: m.start()].strip(), answer_md[m.start() :].strip()
-
-
 def anchor_id(turn: str, n: int) -> str:
     """HTML id of the source card of citation `n` in answer `turn`.
 
@@ -244,26 +226,6 @@ def stream_pieces(text: str) -> Iterator[str]:
     yield from split_sentences(text)
 
 
-def where_label(chunk: Chunk) -> str:
-    """Municipality (with its case letter) or column for a card title.
-
-    >>> where_label(Chunk("c", "d", "t", "x", (6,), municipality="仙台市", case="A：仙台市"))
-    '仙台市'
-    >>> where_label(Chunk("c", "d", "t", "x", (20,), column="コラム１", column_city="A市"))
-    'コラム１（A市）'
-    """
-    if chunk.municipality:
-        return chunk.municipality
-    if chunk.column:
-        return f"{chunk.column}（{chunk.column_city}）" if chunk.column_city else chunk.column
-    return chunk.section_title.split("／")[0] or chunk.chapter or chunk.doc_title
-
-
-def pages_text(pages: Sequence[int], fallback: int) -> str:
-    """Page numbers joined with 「、」, or the fallback page when there are none."""
-    return "、".join(str(p) for p in pages) if pages else str(fallback)
-
-
 def source_card_html(citation: Citation, terms: Iterable[str] = (), turn: str = "t") -> str:
     """HTML of one source card: who/where, section and heading, page, original report, quote.
 
@@ -285,15 +247,14 @@ def source_card_html(citation: Citation, terms: Iterable[str] = (), turn: str = 
     meta = [escape(section)] if section else []
     if heading:
         meta.append(escape(heading))
-    meta.append(f"本資料 p.{escape(pages_text(citation.pages, citation.page))}")
+    meta.append(f"本資料 p.{escape(citations.citation_pages(citation))}")
     origin = ""
     if c.source_report:
-        page = f" p.{c.source_page}" if c.source_page else ""
-        origin = f'<div class="tg-meta">出典: {escape(c.source_report + page)}</div>'
+        origin = f'<div class="tg-meta">出典: {escape(citations.origin(c))}</div>'
     return (
         f'<div class="tg-card" id="{anchor_id(turn, citation.n)}">'
         f'<div class="tg-card-head"><span class="tg-n">[{citation.n}]</span>'
-        f"{escape(point)}{escape(where_label(c))}</div>"
+        f"{escape(point)}{escape(citations.title(c))}</div>"
         f'<div class="tg-meta">{" ／ ".join(meta)}</div>'
         f"{origin}"
         f'<blockquote class="tg-quote">{highlight(citation.text, terms)}</blockquote>'

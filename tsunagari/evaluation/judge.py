@@ -58,12 +58,13 @@ def parse_score(text: str, key: str) -> float:
 
 def _texts(answer: Answer | Mapping[str, Any], hits: Sequence[Hit | Mapping[str, Any]]):
     if isinstance(answer, Answer):
-        question, text, abstained = answer.question, answer.answer, answer.abstained
-    else:  # the answer JSON of tsunagari.answering.contract
+        question, text, abstained = answer.question, answer.body, answer.abstained
+    else:  # the answer JSON of tsunagari.answering.contract: its text ends with the source list
         question = str(answer.get("question", ""))
-        text, abstained = str(answer.get("answer", "")), bool(answer.get("abstained"))
+        text = strip_sources(str(answer.get("answer", "")))
+        abstained = bool(answer.get("abstained"))
     passages = [h.chunk.text if isinstance(h, Hit) else str(h.get("text", "")) for h in hits]
-    return question, strip_sources(text), abstained, passages
+    return question, text, abstained, passages
 
 
 def judge(answer: Answer | Mapping[str, Any], hits: Sequence[Hit | Mapping[str, Any]],

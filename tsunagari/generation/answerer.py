@@ -1,6 +1,6 @@
 """Generated answers: an LLM writes from the retrieved passages, then every [n] is verified.
 
-The extractive `Answerer` stays the default and the fallback: retrieval, the scope check and
+The extractive answerer stays the default and the fallback: retrieval, the scope check and
 declines are the same; when the LLM fails, times out or cites nothing, the extractive answer
 is returned with a Japanese notice.
 """
@@ -16,9 +16,8 @@ from typing import Any
 
 from tsunagari.answering.extractive import (
     NOT_FOUND,
-    Answerer,
+    ExtractiveAnswerer,
     decline,
-    format_sources,
     validate_question,
 )
 from tsunagari.answering.followup import resolve
@@ -92,33 +91,16 @@ class GenerativeAnswerer:
     """Answers with a LangChain chat model over the same retrieval as the extractive answerer.
 
     `ask` returns an `Answer` with mode="llm". `stream` yields text deltas as the model writes
-    them, then one final `Answer` whose `.answer` (verified and marked) replaces the streamed
+    them, then one final `Answer` whose `.body` (verified and marked) replaces the streamed
     text. Any failure gives the extractive answer (mode="extractive") with a notice.
     """
 
-    def __init__(self, answerer: Answerer, chat_model: Any, settings: Settings | None = None,
+    def __init__(self, answerer: ExtractiveAnswerer, chat_model: Any, settings: Settings,
                  condense: bool = True) -> None:
         self.answerer = answerer
         self.chat_model = chat_model
-        self.settings = settings or answerer.retriever.settings
+        self.settings = settings
         self.condense = condense
-
-    # The extractive answerer's interface, for the app and the eval runner.
-    @property
-    def retriever(self):
-        return self.answerer.retriever
-
-    @property
-    def checker(self):
-        return self.answerer.checker
-
-    @property
-    def notices(self) -> tuple[str, ...]:
-        return self.answerer.notices
-
-    @property
-    def known(self) -> list[str]:
-        return self.answerer.known
 
     def ask(self, question: str, history: Sequence[object] | None = None,
             filters: Filters | None = None, k: int | None = None) -> Answer:
@@ -185,14 +167,13 @@ class GenerativeAnswerer:
             return replace(base, notices=base.notices + (ECHO_NOTICE,))
         v = verify(raw, [h.chunk.text for h in hits])
         if v.declined:
-            return replace(base, answer=decline(ScopeVerdict(False), hits), abstained=True,
+            return replace(base, body=decline(ScopeVerdict(False), hits), abstained=True,
                            citations=(), mode="llm")
         if not v.text.strip() or v.cited <= 0:
             log.info("LLM answer had no verifiable citation; extractive fallback")
             return replace(base, notices=base.notices + (UNVERIFIED_NOTICE,))
         citations = build_citations(v.used, hits)
-        text = f"{v.text}\n\n{format_sources(citations)}"
-        return replace(base, answer=text, abstained=False, citations=citations, mode="llm",
+        return replace(base, body=v.text, abstained=False, citations=citations, mode="llm",
                        notices=base.notices + verification_notices(v))
 
     def _condense(self, question: str, history: Sequence[object]) -> str:

@@ -6,8 +6,9 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from tsunagari.answering.citations import prompt_header, without_sources
 from tsunagari.config import PROJECT_ROOT
-from tsunagari.types import Chunk, Hit
+from tsunagari.types import Chunk, Hit  # noqa: F401 - Chunk is used by the doctest
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
 _NAME = re.compile(r"[a-z0-9_]+")
@@ -41,22 +42,6 @@ def neutralize(text: str) -> str:
     return _TAG.sub(lambda m: "＜" + m.group(1), text)
 
 
-def passage_header(n: int, chunk: Chunk) -> str:
-    """`[n] 仙台市／2-1-2 ＜…＞ p.6`: who or where, section and heading, printed page(s)."""
-    where = chunk.municipality or (
-        f"{chunk.column}（{chunk.column_city}）" if chunk.column and chunk.column_city
-        else chunk.column
-    )
-    heading = chunk.heading.split(" ")[0] if chunk.heading else chunk.section_title
-    head = " ".join(x for x in (chunk.section, heading) if x)
-    if not where and not head:
-        head = chunk.chapter or chunk.doc_title
-    pages = chunk.pages or (chunk.page,)
-    page = f"p.{pages[0]}" if len(pages) == 1 else f"p.{pages[0]}-{pages[-1]}"
-    label = f"{where}／{head}" if where and head else where or head
-    return neutralize(f"[{n}] {label} {page}".replace("\n", " "))
-
-
 def format_context(hits: Sequence[Hit]) -> str:
     """Numbered passages, each inside <passage> delimiters, for the answer prompt.
 
@@ -77,7 +62,7 @@ def format_context(hits: Sequence[Hit]) -> str:
     blocks = []
     for n, hit in enumerate(hits, start=1):
         text = neutralize(hit.chunk.text.strip())
-        blocks.append(f'<passage id="{n}">\n{passage_header(n, hit.chunk)}\n{text}\n</passage>')
+        blocks.append(f'<passage id="{n}">\n{neutralize(prompt_header(n, hit.chunk))}\n{text}\n</passage>')
     return "\n\n".join(blocks)
 
 
@@ -100,7 +85,7 @@ def format_history(history: Sequence[object] | None, max_turns: int = 6,
             role, content = str(turn.get("role", "user")), str(turn.get("content", ""))
         else:
             continue
-        content = content.split("\n**出典**")[0].strip()
+        content = without_sources(content)
         if len(content) > max_chars:
             content = content[:max_chars] + "…"
         who = "利用者" if role == "user" else "アシスタント"

@@ -1,0 +1,168 @@
+"""Citations rendered from data: the one place that says "which case, which page".
+
+An `Answer` carries its body and a list of `Citation`s; every rendering of them — the 「出典」
+Markdown under an answer, the footnotes of the Markdown and Word exports, the header of a
+passage in an LLM prompt, the source card's title and the rows of the feedback export — is
+built here from that data. Nothing parses a rendered answer back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tsunagari.types import Answer, Chunk, Citation
+
+SOURCES_HEADING = "**出典**"
+
+
+def page_range(pages: Sequence[int]) -> str:
+    """Printed pages as a compact range.
+
+    >>> page_range([16, 17])
+    '16–17'
+    >>> page_range([6])
+    '6'
+    >>> page_range([3, 5])
+    '3、5'
+    """
+    pages = sorted(set(pages))
+    if not pages:
+        return ""
+    if len(pages) > 1 and pages == list(range(pages[0], pages[-1] + 1)):
+        return f"{pages[0]}–{pages[-1]}"
+    return "、".join(str(p) for p in pages)
+
+
+def citation_pages(cit: Citation) -> str:
+    """The pages of a cited passage, or the page of the quote when the passage has none."""
+    return page_range(cit.pages) or str(cit.page)
+
+
+def where(chunk: Chunk) -> str:
+    """The case (municipality) or interview column a passage belongs to; '' for other text.
+
+    >>> where(Chunk("c", "d", "t", "x", (20,), column="コラム１", column_city="A市"))
+    'コラム１（A市）'
+    """
+    if chunk.municipality:
+        return chunk.municipality
+    if chunk.column:
+        return f"{chunk.column}（{chunk.column_city}）" if chunk.column_city else chunk.column
+    return ""
+
+
+def title(chunk: Chunk) -> str:
+    """A passage's title for a card: its case or column, else its section or chapter.
+
+    >>> title(Chunk("c", "d", "t", "x", (3,), section_title="総括／今後に向けて"))
+    '総括'
+    """
+    return where(chunk) or chunk.section_title.split("／")[0] or chunk.chapter or chunk.doc_title
+
+
+def heading(chunk: Chunk) -> str:
+    """Section number with the passage's first heading (or the section title).
+
+    >>> heading(Chunk("c", "d", "t", "x", (6,), section="2-1-2", heading="＜庁外＞ ＜次＞"))
+    '2-1-2 ＜庁外＞'
+    """
+    if chunk.heading:
+        return f"{chunk.section} {chunk.heading.split(' ')[0]}".strip()
+    return f"{chunk.section} {chunk.section_title}".strip()
+
+
+def origin(chunk: Chunk) -> str:
+    """The original report (table 2-6) and its page, or ''.
+
+    >>> origin(Chunk("c", "d", "t", "x", (6,), source_report="報告書", source_page="15/125"))
+    '報告書 p.15/125'
+    """
+    if not chunk.source_report:
+        return ""
+    return chunk.source_report + (f" p.{chunk.source_page}" if chunk.source_page else "")
+
+
+def source_line(cit: Citation) -> str:
+    """Where a citation points: case or column, section and heading, page, original report.
+
+    >>> c = Chunk("c", "d", "事例集", "x", (6,), section="2-1-2", municipality="仙台市",
+    ...           heading="＜庁外の巻き込み＞ ＜次＞", source_report="報告書", source_page="15/125")
+    >>> source_line(Citation(1, c, "情報交換会を開催した。", 6, (6,)))
+    '仙台市／2-1-2 ＜庁外の巻き込み＞、本資料 p.6（出典: 報告書 p.15/125）'
+    """
+    c = cit.chunk
+    place = where(c)
+    line = f"{place + '／' if place else ''}{heading(c)}、本資料 p.{citation_pages(cit)}"
+    return line + (f"（出典: {origin(c)}）" if c.source_report else "")
+
+
+def footnote(cit: Citation) -> str:
+    """A footnote of the exports: the source line and the quoted text."""
+    return f"{source_line(cit)}「{cit.text}」"
+
+
+def sources_markdown(citations: Sequence[Citation]) -> str:
+    """The 「出典」 list under an answer.
+
+    >>> c = Chunk("c", "d", "事例集", "x", (6, 7), section="1-2", section_title="目的")
+    >>> print(sources_markdown([Citation(1, c, "引用。", 6, (6, 7))]))
+    **出典**
+    - [1] 1-2 目的、本資料 p.6–7
+    """
+    return "\n".join([SOURCES_HEADING, *(f"- [{cit.n}] {source_line(cit)}" for cit in citations)])
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The whole answer as Markdown: the body, then the 「出典」 list when anything is cited."""
+    if not answer.citations:
+        return answer.body
+    return f"{answer.body}\n\n{sources_markdown(answer.citations)}"
+
+
+def without_sources(text: str) -> str:
+    """Text from outside (a conversation history pasted from the JSON contract's `answer`)
+    without the 「出典」 list this module renders. tsunagari's own answers never need it: they
+    carry `body` and `citations` separately.
+
+    >>> without_sources("会議です。[1]\\n\\n**出典**\\n- [1] 仙台市")
+    '会議です。[1]'
+    """
+    return text.split(f"\n{SOURCES_HEADING}")[0].strip()
+
+
+def prompt_header(n: int, chunk: Chunk) -> str:
+    """`[n] 仙台市／2-1-2 ＜…＞ p.6`: the header of a numbered passage in an LLM prompt.
+
+    >>> prompt_header(4, Chunk("x", "d", "報告書", "t", (3,)))
+    '[4] 報告書 p.3'
+    >>> prompt_header(2, Chunk("x", "d", "報告書", "t", (18, 19), section="3-1", column="コラム１"))
+    '[2] コラム１／3-1 p.18-19'
+    """
+    place = where(chunk)
+    head = heading(chunk) or ("" if place else chunk.chapter or chunk.doc_title)
+    label = f"{place}／{head}" if place and head else place or head
+    pages = chunk.pages or (chunk.page,)
+    page = f"p.{pages[0]}" if len(pages) == 1 else f"p.{pages[0]}-{pages[-1]}"
+    return f"[{n}] {label} {page}".replace("\n", " ")
+
+
+def source_rows(citations: Sequence[Citation]) -> list[dict[str, Any]]:
+    """Eval-style source dicts ({section, page, municipality|column, chunk_id, text}).
+
+    >>> c = Chunk("c", "d", "t", "x", (6,), section="2-1-2", municipality="仙台市")
+    >>> source_rows([Citation(1, c, "引用", 6, (6,))])
+    [{'section': '2-1-2', 'page': 6, 'municipality': '仙台市', 'chunk_id': 'c', 'text': '引用'}]
+    """
+    out = []
+    for cit in citations:
+        c = cit.chunk
+        row: dict[str, Any] = {"section": c.section, "page": cit.page}
+        if c.municipality:
+            row["municipality"] = c.municipality
+        elif c.column:
+            row["column"] = c.column
+        row["chunk_id"] = c.chunk_id
+        row["text"] = cit.text
+        out.append(row)
+    return out
