@@ -15,7 +15,8 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval", description="評価セットで品質を測ります。")
     p.add_argument("--qa", type=Path, default=HERE / "qa.jsonl", help="評価セット（JSONL）")
-    p.add_argument("--out", type=Path, default=HERE / "out", help="出力フォルダ")
+    p.add_argument("--out", type=Path, default=None,
+                   help="出力フォルダ（省略時は設定 TSUNAGARI_EVAL_OUT、既定は eval/out）")
     p.add_argument("--k", type=int, default=10, help="検索件数（recall@k の最大 k）")
     p.add_argument("--system", nargs="+", default=["tsunagari"],
                    choices=["tsunagari", "bm25", "dense", "vanilla", "tsunagari-llm"],
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     from tsunagari.service import ingest
 
     settings = load_settings()
+    args.out = args.out or settings.eval_out
     try:
         if not data_paths(settings)["chunks"].exists():
             print("索引がないため作成します…", file=sys.stderr)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -114,6 +113,18 @@ class Settings(BaseSettings):
         default=200.0, gt=0, description="Reports larger than this (MB) are refused at ingest."
     )
 
+    # --- Evaluation and tests ---
+    eval_out: Path = Field(
+        default=PROJECT_ROOT / "eval" / "out",
+        description="Folder of the latest eval run (results.jsonl, metrics.json, report.md, "
+        "plots): written by `python -m eval`, shown on the app's 評価 page.",
+    )
+    test_embed_delay: float = Field(
+        default=0.0, ge=0,
+        description="Test hook only: seconds to wait per chunk while embedding, so a test can "
+        "kill a refresh half-way. Never set in production.",
+    )
+
 
 _TOML_NAME = "tsunagari.toml"
 
@@ -149,12 +160,6 @@ def load_settings(**overrides: object) -> Settings:
         )
         raise ConfigError(f"設定の値が正しくありません：{fields}。環境変数・.env・tsunagari.toml を"
                           "確認してください。") from exc
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """Process-wide settings (cached); tests call `load_settings` instead."""
-    return load_settings()
 
 
 def collection_name(embedder: str) -> str:

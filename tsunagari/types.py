@@ -58,15 +58,6 @@ class Chunk:
         """The first printed page of the chunk."""
         return self.pages[0] if self.pages else 0
 
-    @property
-    def label(self) -> str:
-        """Human label: municipality, column or section."""
-        if self.municipality:
-            return self.municipality
-        if self.column:
-            return f"{self.column}（{self.column_city}）" if self.column_city else self.column
-        return self.section_title or self.chapter
-
     def page_at(self, offset: int) -> int:
         """Printed page of the character at `offset` in `text`."""
         page = self.page

@@ -1,15 +1,11 @@
 """評価: the latest eval run (eval/out), or how to run one."""
 
-import os
-from pathlib import Path
-
 import streamlit as st
 
-from tsunagari.app import status
+from tsunagari.app import state, status
 from tsunagari.app.html import md_escape
-from tsunagari.config import PROJECT_ROOT
 
-out_dir = Path(os.environ.get("TSUNAGARI_EVAL_OUT") or PROJECT_ROOT / "eval" / "out")
+out_dir = state.settings().eval_out
 st.title("評価")
 run = status.load_eval_run(out_dir)
 if run is None:

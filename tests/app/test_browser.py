@@ -180,6 +180,20 @@ def test_chat_in_a_real_browser(server, capsys):
             expect(page.get_by_text("自治体名・見出しで探す")).to_be_visible()
             page.wait_for_timeout(500)
             page.screenshot(path=str(ARTIFACTS / "cases.png"), full_page=False)
+
+            # 4) A deep link opens its page, and the sidebar lists the pages by their Japanese
+            # titles only (a pages/ folder next to st.navigation would add its file names).
+            deep = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+            deep.goto(f"{server['url']}/cases")
+            expect(deep.get_by_role("heading", name="事例一覧")).to_be_visible(timeout=60_000)
+            nav = deep.locator('[data-testid="stSidebarNav"]')
+            expect(nav).to_be_visible(timeout=30_000)
+            links = nav.locator("a")
+            labels = [links.nth(i).inner_text() for i in range(links.count())]
+            titles = ["チャット", "事例一覧", "評価", "資料の管理"]
+            # Exactly the four pages, each with its title (the icon's name is text too).
+            assert len(labels) == 4 and all(t in x for t, x in zip(titles, labels)), labels
+            deep.screenshot(path=str(ARTIFACTS / "deep_link_cases.png"), full_page=False)
         finally:
             browser.close()
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")

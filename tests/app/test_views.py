@@ -72,8 +72,8 @@ def test_evaluation_page_without_and_with_results(app_env, tmp_path, monkeypatch
     at = _page("views/evaluation.py")
     assert not at.info
     table = at.dataframe[0].value
-    assert list(table.columns) == ["指標", "tsunagari", "bm25", "キー"]
-    assert table.iloc[0].tolist() == ["検索の再現率@5", 0.91, 0.7, "recall@5"]
+    assert list(table.columns) == ["指標", "tsunagari（既定）", "キーワード検索のみ"]
+    assert table.iloc[0].tolist() == ["検索の再現率@5", "0.910", "0.700"]
     assert table.iloc[1].tolist()[0] == "MRR@10（正解箇所の順位）"
     assert at.get("imgs") or at.get("image")
     # The report is shown as raw text (it quotes report passages), not rendered as Markdown.

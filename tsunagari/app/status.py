@@ -162,6 +162,8 @@ def metric_label(key: str) -> str:
         return METRIC_LABELS[key]
     if key.startswith("recall@"):
         return f"検索の再現率@{key.partition('@')[2]}"
+    if key.startswith("ndcg@"):
+        return f"nDCG@{key.partition('@')[2]}（順位を考慮した検索の質）"
     return key
 
 
@@ -179,33 +181,53 @@ def plot_caption(path: Any) -> str:
     return PLOT_CAPTIONS.get(stem, f"グラフ（{stem}）")
 
 
+# The systems of an eval run, as the README's table names them.
+SYSTEM_LABELS = {
+    "tsunagari": "tsunagari（既定）",
+    "tsunagari-llm": "tsunagari（LLM 生成）",
+    "bm25": "キーワード検索のみ",
+    "dense": "ベクトル検索のみ",
+    "vanilla": "LangChain 既定",
+}
+
+
 def _cell(value: Any) -> Any:
+    """A metric value as shown: three decimals for fractions, whole numbers as they are.
+
+    >>> _cell(0.7053240740740744), _cell(12), _cell(None), _cell("not run")
+    ('0.705', '12', None, '未実施（LLM 未設定）')
+    """
     if value == "not run":
         return NOT_RUN_LABEL
-    return value if isinstance(value, (int, float, str)) or value is None else str(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
 
 
 def metrics_table(metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows (Japanese metric name, value per system, raw key) for metrics.json shaped
-    {system: {metric: value}}.
+    """Rows (Japanese metric name, then the value per system, Japanese labels only) for
+    metrics.json shaped {system: {metric: value}}.
 
     >>> metrics_table({"tsunagari": {"recall@5": 0.912, "faithfulness": "not run"},
     ...                "bm25": {"recall@5": 0.8}})  # doctest: +NORMALIZE_WHITESPACE
-    [{'指標': '検索の再現率@5', 'tsunagari': 0.912, 'bm25': 0.8, 'キー': 'recall@5'},
-     {'指標': '回答の忠実性（LLM 判定）', 'tsunagari': '未実施（LLM 未設定）', 'bm25': None,
-      'キー': 'faithfulness'}]
+    [{'指標': '検索の再現率@5', 'tsunagari（既定）': '0.912', 'キーワード検索のみ': '0.800'},
+     {'指標': '回答の忠実性（LLM 判定）', 'tsunagari（既定）': '未実施（LLM 未設定）',
+      'キーワード検索のみ': None}]
     >>> metrics_table({"recall@5": 0.5})
-    [{'指標': '検索の再現率@5', '値': 0.5, 'キー': 'recall@5'}]
+    [{'指標': '検索の再現率@5', '値': '0.500'}]
     """
     systems = {k: v for k, v in metrics.items() if isinstance(v, dict)}
     if not systems:
-        return [{"指標": metric_label(k), "値": _cell(v), "キー": k} for k, v in metrics.items()]
+        return [{"指標": metric_label(k), "値": _cell(v)} for k, v in metrics.items()]
     names = list(dict.fromkeys(m for v in systems.values() for m in v))
     rows = []
     for name in names:
         row: dict[str, Any] = {"指標": metric_label(name)}
         for system, values in systems.items():
-            row[system] = _cell(values.get(name))
-        row["キー"] = name
+            row[SYSTEM_LABELS.get(system, system)] = _cell(values.get(name))
         rows.append(row)
     return rows

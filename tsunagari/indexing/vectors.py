@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -17,9 +16,6 @@ from tsunagari.types import Chunk
 
 log = logging.getLogger(__name__)
 
-# Test hook only: seconds to wait per chunk while embedding, so a test can kill a refresh
-# half-way. Never set in production.
-DELAY_ENV = "TSUNAGARI_TEST_EMBED_DELAY"
 
 
 @dataclass(frozen=True)
@@ -179,7 +175,7 @@ def add_vectors(settings: Settings, embedder, chunks: list[Chunk], progress=None
     repair(store, records)
     docs = _lc_docs(chunks)
     source = progress(docs, total=len(docs)) if progress else docs
-    delay = float(os.environ.get(DELAY_ENV, "0") or 0)
+    delay = settings.test_embed_delay
     if delay > 0:
         source = _slowed(source, delay)
     r = index(source, records, store, cleanup=None, source_id_key="source",

@@ -1,0 +1,1 @@
+"""Developer tools that check the library itself (not used by the app or the CLI)."""
