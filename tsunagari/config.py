@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(
         default=200.0, gt=0, description="Reports larger than this (MB) are refused at ingest."
     )
+    upload_parse_seconds: float = Field(
+        default=20.0, gt=0,
+        description="Time budget (seconds) for reading an uploaded report with the loaders; a "
+        "file that takes longer is refused and nothing is written.",
+    )
 
     # --- Evaluation and tests ---
     eval_out: Path = Field(

@@ -1,4 +1,5 @@
-"""資料の管理: add a report to the corpus and rebuild the index with a progress bar."""
+"""資料の管理: add a report to the corpus (replacing one only after confirmation, keeping a
+backup that can be restored) and rebuild the index with a progress bar."""
 
 from pathlib import Path
 
@@ -9,11 +10,70 @@ from tsunagari.app.feedback import FeedbackStore
 from tsunagari.app.html import md_escape
 from tsunagari.errors import TsunagariError
 from tsunagari.indexing.store import read_manifest
+from tsunagari.loaders import content_hash
+from tsunagari.loaders.backups import backups_dir, list_backups
+from tsunagari.loaders.names import printable_name
 from tsunagari.loaders.scan import STATUS_LABELS
-from tsunagari.loaders.upload import corpus_files, save_upload
+from tsunagari.loaders.upload import NameTakenError, corpus_files, restore_backup, save_upload
+
+PENDING = "corpus_pending_replace"  # the upload waiting for the user to confirm a replacement
+REFRESH_HINT = " 「索引を更新」を押すと検索に反映されます。"
+MAX_BACKUP_ROWS = 50
 
 settings = state.settings()
 corpus_dir = Path(settings.corpus_dir)
+backups = backups_dir(settings)
+
+
+def _flash(area: str, kind: str, text: str) -> None:
+    st.session_state.setdefault(f"corpus_flash_{area}", []).append((kind, text))
+
+
+def _show_flash(area: str) -> None:
+    for kind, text in st.session_state.pop(f"corpus_flash_{area}", []):
+        getattr(st, kind)(md_escape(text))
+
+
+def _save(replace: bool) -> None:
+    """Button callback: store the uploaded file; a taken name asks for confirmation first."""
+    uploaded = st.session_state.get("upload")
+    pending = st.session_state.pop(PENDING, None)
+    if uploaded is None:
+        _flash("upload", "error", "ファイルを選んでください。")
+        return
+    data = uploaded.getvalue()
+    if replace and (not pending or pending["file"] != uploaded.name
+                    or pending["digest"] != content_hash(data)):
+        _flash("upload", "warning", "選んだファイルが変わりました。もう一度「資料フォルダに追加」を"
+               "押してください。資料フォルダは変更していません。")
+        return
+    try:
+        saved = save_upload(corpus_dir, uploaded.name, data, settings.max_file_mb,
+                            replace=replace, backups=backups,
+                            parse_seconds=settings.upload_parse_seconds)
+    except NameTakenError as exc:
+        st.session_state[PENDING] = {"file": uploaded.name, "name": exc.name,
+                                     "digest": content_hash(data)}
+    except TsunagariError as exc:
+        _flash("upload", "error", str(exc))
+    else:
+        _flash("upload", "success", saved.message + REFRESH_HINT)
+
+
+def _cancel() -> None:
+    st.session_state.pop(PENDING, None)
+    _flash("upload", "info", "置き換えをやめました。資料フォルダは変更していません。")
+
+
+def _restore(backup_id: str) -> None:
+    try:
+        restored = restore_backup(corpus_dir, backups, backup_id)
+    except TsunagariError as exc:
+        _flash("backups", "error", str(exc))
+    else:
+        _flash("backups", "success", restored.message + REFRESH_HINT)
+
+
 st.title("資料の管理")
 st.caption(f"資料フォルダ: {md_escape(corpus_dir)}")
 
@@ -29,13 +89,36 @@ uploaded = st.file_uploader(
     "報告書ファイル（.txt / .md / .pdf / .docx）", type=["txt", "md", "pdf", "docx"],
     key="upload",
 )
-if uploaded is not None and st.button("資料フォルダに追加", type="primary"):
-    try:
-        saved = save_upload(corpus_dir, uploaded.name, uploaded.getvalue(), settings.max_file_mb)
-    except TsunagariError as exc:
-        st.error(md_escape(exc))
-    else:
-        st.success(md_escape(saved.message) + " 「索引を更新」を押すと検索に反映されます。")
+if uploaded is not None:
+    st.button("資料フォルダに追加", type="primary", on_click=_save, args=(False,))
+pending = st.session_state.get(PENDING)
+if pending and (uploaded is None or uploaded.name != pending["file"]):
+    st.session_state.pop(PENDING, None)
+elif pending:
+    st.warning(md_escape(
+        f"資料フォルダにはすでに {pending['name']} があります。置き換えますか？"
+        f"今の {pending['name']} はバックアップとして残り、下の「バックアップ」から元に戻せます。"))
+    yes, no = st.columns(2)
+    yes.button("置き換える", type="primary", key="confirm_replace", on_click=_save, args=(True,))
+    no.button("やめる", key="cancel_replace", on_click=_cancel)
+_show_flash("upload")
+
+st.subheader("バックアップ（置き換える前の版）")
+_show_flash("backups")
+kept = list_backups(backups)
+if not kept:
+    st.caption("バックアップはありません。報告書を置き換えると、前の版がここに残ります。")
+for b in kept[:MAX_BACKUP_ROWS]:
+    name_col, time_col, size_col, action_col = st.columns([5, 3, 2, 2])
+    name_col.markdown(md_escape(printable_name(b.name)))
+    time_col.markdown(md_escape(b.saved_at))
+    size_col.markdown(f"{b.size / 1024:.1f} KB")
+    action_col.button("元に戻す", key=f"restore-{b.backup_id}", on_click=_restore,
+                      args=(b.backup_id,))
+if kept:
+    more = f"（新しい {MAX_BACKUP_ROWS} 件を表示）" if len(kept) > MAX_BACKUP_ROWS else ""
+    st.caption(md_escape(f"元に戻すと、そのときの資料フォルダの版もバックアップに残ります。{more}"
+                         f"保存場所: {backups}（不要になったものはここから削除できます）"))
 
 st.subheader("索引を更新")
 st.caption("資料フォルダの内容から索引を作り直します。変更のない部分はそのまま使います。")

@@ -157,3 +157,62 @@ def test_upload_file_names_are_not_rendered_as_markdown(private_index):
     shown = [s.value for s in at.success] + [e.value for e in at.error]
     assert at.error, shown
     assert not any("![" in v or "](" in v for v in shown), shown
+
+
+MAIN_REPORT = "chiho-pf-suiheiteki-renkei-jireishu.txt"
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_replacing_a_report_asks_first_keeps_a_backup_and_restores(private_index):
+    main = private_index["corpus"] / MAIN_REPORT
+    original = main.read_bytes()
+    small = SMALL_REPORT.encode("utf-8")
+    at = _page("views/corpus.py")
+    at.get("file_uploader")[0].upload(MAIN_REPORT, small, "text/plain").run()
+    _click(at, "資料フォルダに追加")
+    # The issue: this replaced the 82,950-byte report with no confirmation and no backup.
+    assert main.read_bytes() == original and not at.success
+    assert any("すでに" in w.value and "置き換えますか" in w.value for w in at.warning)
+    _click(at, "やめる")
+    assert main.read_bytes() == original and any("やめました" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label == "元に戻す"]
+
+    _click(at, "資料フォルダに追加")
+    _click(at, "置き換える")
+    assert main.read_bytes() == small
+    assert any("置き換えました" in s.value and "バックアップ" in s.value for s in at.success)
+    assert not at.warning
+    backups = private_index["data"] / "backups"
+    (kept,) = [p for p in backups.glob("*/*")]
+    assert kept.read_bytes() == original and kept.name == MAIN_REPORT
+    assert len([b for b in at.button if b.label == "元に戻す"]) == 1
+
+    _click(at, "元に戻す")
+    assert main.read_bytes() == original
+    assert any("戻しました" in s.value for s in at.success)
+    (kept,) = [p for p in backups.glob("*/*")]  # the replaced version is the backup now
+    assert kept.read_bytes() == small
+    assert len([b for b in at.button if b.label == "元に戻す"]) == 1
+
+
+def test_upload_of_a_long_or_disguised_name_is_cleaned_and_saved(private_index):
+    at = _page("views/corpus.py")
+    long_name = ("令和6年度地方版孤独・孤立対策官民連携プラットフォーム"
+                 "の事例調査報告書" * 3)[:88] + ".txt"
+    at.get("file_uploader")[0].upload(long_name, SMALL_REPORT.encode("utf-8"), "text/plain").run()
+    _click(at, "資料フォルダに追加")
+    assert not at.error and any("追加しました" in s.value for s in at.success)
+    (saved,) = [p for p in private_index["corpus"].iterdir() if p.name.startswith("令和6年度")]
+    assert len(saved.name.encode()) <= 255 and long_name.startswith(saved.stem)
+
+    at.get("file_uploader")[0].upload("請求書\u202etxt.md", (SMALL_REPORT + "2").encode(),
+                                     "text/markdown").run()
+    _click(at, "資料フォルダに追加")
+    assert (private_index["corpus"] / "請求書txt.md").exists()
+    shown = [s.value for s in at.success] + [m.value for m in at.markdown]
+    assert not any("\u202e" in v for v in shown)

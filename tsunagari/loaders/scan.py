@@ -9,6 +9,8 @@ from pathlib import Path
 
 from tsunagari.errors import InputError
 from tsunagari.loaders import SUPPORTED_SUFFIXES, load_bytes
+from tsunagari.loaders.names import has_hidden_chars, printable_name
+from tsunagari.loaders.safefiles import TEMP_PREFIX, SymlinkRefused, open_regular, read_regular
 from tsunagari.loaders.sidecar import SIDECAR_SUFFIXES, parse_sidecar, sidecar_path
 from tsunagari.types import Document
 
@@ -43,20 +45,51 @@ class SourceFile:
 
     def load(self) -> Document:
         """Parse the file into a Document (raises InputError with a Japanese message)."""
-        return load_bytes(self.name, self.path.read_bytes(), self.meta, str(self.path))
+        try:
+            data = read_regular(self.path)  # never through a symlink swapped in since the scan
+        except SymlinkRefused:
+            raise InputError(_SYMLINK.format(name=self.name)) from None
+        return load_bytes(self.name, data, self.meta, str(self.path))
+
+
+_SYMLINK = ("{name} はシンボリックリンクのため、読み込みませんでした。"
+            "リンク先のファイルを資料フォルダに直接置いてください。")
 
 
 def _hash_file(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
+def skip_reason(path: Path) -> str | None:
+    """Why a corpus entry is not read (a Japanese message naming it), or None to read it.
+
+    Names with control, bidi or undecodable characters are shown escaped: they never reach a
+    terminal or page raw.
+    """
+    name = path.name
+    if has_hidden_chars(name):
+        return (f"{printable_name(name)} はファイル名に制御文字や見えない文字が含まれているため、"
+                "読み込みませんでした。ファイル名を変えてください。")
+    if name.startswith(TEMP_PREFIX):
+        return (f"{name} は保存の途中の一時ファイルのため、読み込みませんでした"
+                "（保存が中断されて残ったものなら削除してかまいません）。")
+    if name.startswith("."):
+        return (f"{name} は名前が「.」で始まる隠しファイルのため、読み込みませんでした。"
+                "索引に含める場合は名前を変えてください。")
+    if name.startswith("~$"):
+        return (f"{name} は Word などが編集中に作る一時ファイルのため、読み込みませんでした。")
+    if path.is_symlink():
+        return _SYMLINK.format(name=name)
+    return None
+
+
 def _candidates(corpus_dir: Path) -> list[Path]:
-    return sorted(p for p in corpus_dir.iterdir()
-                  if p.is_file() and not p.name.startswith((".", "~$")))
+    """Files and symlinks in the corpus folder (folders and other entries are ignored)."""
+    return sorted(p for p in corpus_dir.iterdir() if p.is_symlink() or p.is_file())
 
 
 def scan_corpus(
@@ -73,6 +106,10 @@ def scan_corpus(
     files: list[SourceFile] = []
     problems: list[FileProblem] = []
     for path in _candidates(corpus_dir):
+        reason = skip_reason(path)
+        if reason:
+            problems.append(FileProblem(printable_name(path.name), reason, "skipped"))
+            continue
         suffix = path.suffix.lower()
         if suffix in SIDECAR_SUFFIXES:
             continue
@@ -89,17 +126,23 @@ def scan_corpus(
         if size == 0:
             problems.append(FileProblem(path.name, f"{path.name} は空のファイルです。"))
             continue
+        side = sidecar_path(path)
         try:
-            side = sidecar_path(path)
-            raw = side.read_bytes() if side else b""
-            meta = parse_sidecar(side.name, raw) if side else {}
+            data_hash = _hash_file(path)
+            meta = parse_sidecar(side.name, read_regular(side)) if side else {}
+        except SymlinkRefused as exc:
+            linked = side.name if side and exc.filename == str(side) else ""
+            problems.append(FileProblem(path.name, _SYMLINK.format(name=path.name) if not linked
+                                        else f"{path.name} のメタデータファイル {linked} は"
+                                        "シンボリックリンクのため、読み込みませんでした。"
+                                        "資料フォルダに直接置いてください。"))
+            continue
         except InputError as exc:
             problems.append(FileProblem(path.name, str(exc)))
             continue
         meta_hash = hashlib.sha256(json.dumps(meta, sort_keys=True, ensure_ascii=False,
                                               default=str).encode()).hexdigest()[:16]
-        files.append(SourceFile(path, size, _hash_file(path), path.stat().st_mtime, meta,
-                                meta_hash))
+        files.append(SourceFile(path, size, data_hash, path.stat().st_mtime, meta, meta_hash))
     return _dedupe(files, problems, prefer)
 
 
