@@ -142,7 +142,7 @@ def test_upload_checks_files_with_the_loaders(tmp_path):
 
     corpus = tmp_path / "corpus"
     saved = save_upload(corpus, "堺市.txt", "堺市では、居場所を開いている。".encode("cp932"))
-    assert saved.path.name == "堺市.txt" and not saved.converted
+    assert saved.path.name == "堺市.txt" and not saved.replaced
     pdf = make_pdf(tmp_path / "k.pdf", report_pages("港北区", "見守り"))
     assert save_upload(corpus, "k.pdf", pdf.read_bytes()).path.suffix == ".pdf"
     for name, data, words in (

@@ -47,11 +47,10 @@ DEFAULT_PARSE_SECONDS: float = Settings.model_fields["upload_parse_seconds"].def
 
 @dataclass(frozen=True)
 class SavedUpload:
-    """Where an upload (or a restored backup) was stored and how (`converted` is always False:
-    files are kept as uploaded); `backup` keeps the file it replaced."""
+    """Where an upload (or a restored backup) was stored (files are kept as uploaded);
+    `backup` keeps the file it replaced."""
 
     path: Path
-    converted: bool
     replaced: bool
     message: str
     backup: Backup | None = None
@@ -165,9 +164,9 @@ def save_upload(corpus_dir: Path, filename: str, data: bytes, max_mb: float = 20
     except OSError as exc:
         raise _os_error(name, exc) from exc
     if backup is None:
-        return SavedUpload(target, False, False, _added(filename, name, "追加しました"))
+        return SavedUpload(target, False, _added(filename, name, "追加しました"))
     verb = f"置き換えました（前の内容は {backup.saved_at} のバックアップに残しました）"
-    return SavedUpload(target, False, True, _added(filename, name, verb), backup)
+    return SavedUpload(target, True, _added(filename, name, verb), backup)
 
 
 def _store(target: Path, data: bytes, backups: Path | None, replace: bool) -> Backup | None:
@@ -224,7 +223,7 @@ def restore_backup(corpus_dir: Path, backups: Path, backup_id: str) -> SavedUplo
         raise _os_error(name, exc) from exc
     note = f"置き換える前の内容は {kept.saved_at} のバックアップに残しました。" if kept else ""
     message = f"{name} を {backup.saved_at} のバックアップの内容に戻しました。{note}"
-    return SavedUpload(target, False, current is not None, message, kept)
+    return SavedUpload(target, current is not None, message, kept)
 
 
 def _refuse_duplicate(corpus_dir: Path, name: str, data: bytes) -> None:
