@@ -1,1 +1,2 @@
-"""Evaluation helpers for tsunagari: the QA set's metrics (retrieval, citations, answers, abstention)."""
+"""Evaluation: the QA set run through each system (`runner`, `systems`), pure metrics
+(`metrics`), an LLM judge (`judge`) and the benchmarks (`bench`, `benchdata`)."""

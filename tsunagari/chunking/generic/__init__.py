@@ -1,1 +1,1 @@
-"""chunking/generic"""
+"""The profile of every other report: layout, generic structure, page/paragraph-based packs."""
