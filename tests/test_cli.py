@@ -2,9 +2,12 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
+import pytest
 from core_fixtures import CORPUS, ROOT, index_dir  # noqa: F401
 
 CITATION_KEYS = {"n", "chunk_id", "doc_id", "doc_title", "section", "heading", "case",
@@ -99,3 +102,176 @@ def test_errors_are_japanese_and_exit_nonzero(tmp_path, index_dir):
     assert no_server.returncode == 1 and "Chroma サーバー" in no_server.stderr
     for res in (bad_setting, bad_model, no_server):
         assert "Traceback" not in res.stderr
+
+
+# --- Issue 11: --out safety, odd characters, -k bounds, Japanese argparse, filters -----------
+
+def _main(argv, monkeypatch, data):
+    """The CLI in-process (for what is refused before the index is opened)."""
+    from tsunagari.cli import main
+
+    monkeypatch.setenv("TSUNAGARI_DATA_DIR", str(data))
+    monkeypatch.setenv("TSUNAGARI_CORPUS_DIR", str(CORPUS))
+    return main(argv)
+
+
+def _questions(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+def test_out_refuses_the_questions_file_by_any_path(tmp_path, monkeypatch, capsys):
+    qa = _questions(tmp_path / "q.jsonl", [{"id": 1, "question": "仙台市の取組は？"}])
+    before = qa.read_bytes()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.jsonl").symlink_to(qa)
+    os.link(qa, tmp_path / "hard.jsonl")
+    monkeypatch.chdir(tmp_path)
+    for out in (str(qa), "q.jsonl", "./sub/../q.jsonl", str(tmp_path / "link.jsonl"),
+                "hard.jsonl"):
+        assert _main(["ask", "--jsonl", str(qa), "--out", out], monkeypatch, tmp_path) == 1
+        err = capsys.readouterr().err
+        assert f"出力先 {out} は質問ファイル" in err and "同じファイル" in err, err
+        assert qa.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "hard.jsonl", "link.jsonl", "q.jsonl", "sub"]  # no temp file left behind
+
+
+def test_out_errors_are_japanese_and_name_only_the_given_path(tmp_path, monkeypatch, capsys):
+    qa = _questions(tmp_path / "q.jsonl", [{"id": 1, "question": "仙台市の取組は？"}])
+    unwritable = tmp_path / "locked"
+    unwritable.mkdir()
+    if os.geteuid() == 0:  # root may write anywhere on disk; sysfs refuses even root
+        locked = "/sys/tsunagari-answers.jsonl"
+    else:
+        unwritable.chmod(0o500)
+        locked = str(unwritable / "answers.jsonl")
+    cases = {
+        str(tmp_path / "missing" / "a.jsonl"): f"のフォルダ {tmp_path / 'missing'} がありません",
+        str(tmp_path): "はフォルダです",
+        locked: "に書き込めません（書き込み・読み込みの権限がありません）",
+        str(tmp_path / ("報告" * 46 + ".jsonl")): "ファイル名が長すぎます",
+    }
+    for out, message in cases.items():
+        assert _main(["ask", "--jsonl", str(qa), "--out", out], monkeypatch, tmp_path) == 1
+        err = capsys.readouterr().err
+        assert message in err and out in err, err
+        assert "Errno" not in err and "denied" not in err and "Traceback" not in err
+    assert not os.path.exists(tmp_path / "missing")
+    unwritable.chmod(0o700)
+
+
+def test_argparse_errors_are_japanese_with_exit_code_2(monkeypatch, capsys, tmp_path):
+    cases = [
+        (["ask", "質問", "-k", "0"], "-k: 1〜50 の整数で指定してください（指定された値: 0）"),
+        (["ask", "質問", "-k", "-5"], "-k: 1〜50 の整数で指定してください（指定された値: -5）"),
+        (["ask", "質問", "-k", "51"], "-k: 1〜50 の整数"),
+        (["ask", "質問", "-k", "five"], "-k: 1〜50 の整数"),
+        (["ask", "質問", "--bogus"], "知らないオプションまたは余分な引数です: --bogus"),
+        (["ask", "質問", "余分"], "知らないオプションまたは余分な引数です: 余分"),
+        (["ask", "質問", "--out"], "--out: 値を 1 つ指定してください"),
+        (["ask", "質問", "--point", "7"], "--point: 7 は指定できません（指定できる値: 1, 2, 3, 4, 5）"),
+        (["ask", "質問", "--point", "x"], "--point: 'x' は整数ではありません"),
+        (["ask", "質問", "--mode", "fast"], "--mode: 'fast' は指定できません"),
+        (["ask", "--j", "q.jsonl"], "オプション --j では、どれのことか決まりません（候補: --json, --jsonl）"),
+        (["search", "質問"], "コマンド（ask、ingest、status のいずれか）: 'search' は指定できません"),
+        ([], "次の指定が必要です: コマンド（ask、ingest、status のいずれか）"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as exit_:
+            _main(argv, monkeypatch, tmp_path)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2, argv
+        assert message in err and "エラー: " in err and "使い方: " in err, err
+        for english in ("usage:", "error:", "argument", "invalid", "expected", "unrecognized",
+                        "required", "choose from", "ambiguous"):
+            assert english not in err, (argv, err)
+    assert _main(["ask", "質問", "--out", "a.jsonl"], monkeypatch, tmp_path) == 2
+    assert "--out は --jsonl" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        _main(["ask", "--help"], monkeypatch, tmp_path)
+    help_text = capsys.readouterr().out
+    assert exit_.value.code == 0 and help_text.startswith("usage:") and "-k K" in help_text
+
+
+def test_k_bounds_and_unknown_filters_over_the_index(index_dir):
+    one = _run(["tsunagari", "ask", "福祉以外の部署を巻き込むには？", "-k", "1", "--json"], index_dir)
+    assert one.returncode == 0 and len(json.loads(one.stdout)["retrieved"]) == 1
+    osaka = _run(["tsunagari", "ask", "福祉以外の部署を巻き込むには？", "--municipality", "大阪市"],
+                 index_dir)
+    assert osaka.returncode == 1 and osaka.stdout == ""
+    assert "自治体「大阪市」）に合う箇所は" in osaka.stderr
+    assert "指定できる自治体: 仙台市（①）" in osaka.stderr and "Traceback" not in osaka.stderr
+
+
+def test_odd_characters_in_argv_are_cleaned_or_refused(index_dir):
+    shift_jis = "仙台市の取組".encode("cp932")  # typed in a Shift_JIS terminal
+    res = _run(["tsunagari", "ask", shift_jis], index_dir)
+    assert res.returncode == 1 and "UTF-8" in res.stderr and "Traceback" not in res.stderr
+    res = _run(["tsunagari", "ask", "仙台市\x1b[31mの取組\x07は？", "--json"], index_dir)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["question"] == "仙台市の取組は？" and not data["abstained"]
+
+
+def test_bad_rows_never_stop_a_batch(index_dir, tmp_path):
+    qa = tmp_path / "q.jsonl"
+    rows = [
+        '{"id": "ok", "question": "仙台市の取組は？"}',
+        '{"id": "half-emoji", "question": "仙台\\ud83d市は福祉以外の部署をどう巻き込んだ？"}',
+        '{"id": "sjis", "question": "\\udc90\\udce5\\udc91\\udce4"}',
+        '{"id": "controls", "question": "福祉\\u0000以外\\u001b[31mの部署を巻き込むには\\u0007？"}',
+        ('{"id": "history", "question": "その市では他にどんな工夫をしましたか？",'
+         ' "history": [{"role": "user", "content": "\\udcff仙台市の取組\\ud800"}]}'),
+        '{"id": "number", "question": 42}',
+        '{"id": "last", "question": "富山県の取組は？"}',
+    ]
+    qa.write_text("\ufeff" + "\n".join(rows), encoding="utf-8")  # with a BOM, as Notepad saves
+    out = tmp_path / "out.jsonl"
+    res = _run(["tsunagari", "ask", "--jsonl", str(qa), "--out", str(out)], index_dir)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    answers = {a["id"]: a for a in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert list(answers) == ["ok", "half-emoji", "sjis", "controls", "history", "number", "last"]
+    assert answers["half-emoji"]["question"] == "仙台市は福祉以外の部署をどう巻き込んだ？"
+    assert not answers["half-emoji"]["abstained"]
+    assert "UTF-8" in answers["sjis"]["error"] and "answer" not in answers["sjis"]
+    assert answers["controls"]["question"] == "福祉以外の部署を巻き込むには？"
+    assert answers["history"]["retrieved"][0]["municipality"] == "仙台市"
+    assert "question" in answers["number"]["error"]
+    assert answers["last"]["retrieved"][0]["municipality"] == "富山県"
+    for a in answers.values():
+        assert "error" in a or "answer" in a
+
+
+def test_an_interrupted_or_refused_batch_keeps_the_old_output(index_dir, tmp_path):
+    qa = _questions(tmp_path / "q.jsonl",
+                    [{"id": i, "question": "福祉以外の部署を巻き込むには？"} for i in range(2000)])
+    out = tmp_path / "answers.jsonl"
+    out.write_text('{"id": "old"}\n', encoding="utf-8")
+    osaka = _run(["tsunagari", "ask", "--jsonl", str(qa), "--out", str(out),
+                  "--municipality", "大阪市"], index_dir)
+    assert osaka.returncode == 1 and "大阪市" in osaka.stderr
+    assert out.read_text(encoding="utf-8") == '{"id": "old"}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.jsonl", "q.jsonl"]
+
+    env = dict(os.environ, TSUNAGARI_DATA_DIR=str(index_dir), TSUNAGARI_CORPUS_DIR=str(CORPUS),
+               HF_HUB_OFFLINE="1")
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tsunagari", "ask", "--jsonl", str(qa), "--out", str(out)],
+            cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            while not any(p.name.endswith(".part") and p.stat().st_size
+                          for p in tmp_path.iterdir()):  # wait for the first answers
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.05)
+            proc.send_signal(sig)
+            _, err = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+        assert proc.returncode == code, err
+        assert out.read_text(encoding="utf-8") == '{"id": "old"}\n'
+        if sig == signal.SIGINT:
+            assert "中断しました" in err and "Traceback" not in err
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.jsonl", "q.jsonl"]

@@ -7,22 +7,31 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 from tsunagari.answering.citations import answer_markdown
 from tsunagari.answering.contract import answer_to_dict
+from tsunagari.answering.question import check_filters, clean_history, validate_question
+from tsunagari.cli_args import JapaneseArgumentParser, passage_count
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError, TsunagariError
 from tsunagari.indexing.store import read_manifest
+from tsunagari.japanese import remove_surrogates
 from tsunagari.loaders.scan import STATUS_LABELS
 from tsunagari.types import Filters
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = JapaneseArgumentParser(
         prog="python -m tsunagari",
         description="地方版孤独・孤立対策官民連携プラットフォームの報告書に、出典つきで答えます。",
     )
@@ -32,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="回答を JSON で出力する")
     ask.add_argument("--jsonl", metavar="FILE", help='{"id","question","history"} の JSONL を一括で回答する')
     ask.add_argument("--out", metavar="FILE", help="--jsonl の出力先（省略時は標準出力）")
-    ask.add_argument("-k", type=int, default=None,
+    ask.add_argument("-k", type=passage_count, default=None,
                      help="検索する箇所の数（JSON の retrieved の件数。回答には上位 TSUNAGARI_TOP_K 件まで）")
     ask.add_argument("--point", type=int, choices=range(1, 6), help="ポイント①〜⑤で絞り込む")
     ask.add_argument("--municipality", default="", help="自治体名で絞り込む（例: 仙台市）")
@@ -115,23 +124,24 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    """Answer one question (argv) or a JSONL batch. What the user gave (question, files,
+    filters) is checked before anything is written."""
     settings = _settings(args)
-    from tsunagari.service import open_service  # numpy, LangChain: see the docstring
-
-    service = open_service(settings)
-    for n in service.notices:
-        _notice(n)
-    shown = set(service.notices)
     filters = Filters(point=args.point, municipality=args.municipality, column=args.column)
     if args.jsonl:
-        return _ask_jsonl(service, Path(args.jsonl), args.out, filters, args.k)
-    if not args.question:
+        return _run_batch(args, settings, filters)
+    if args.out:
+        print("エラー: --out は --jsonl（質問の一括回答）と一緒に指定してください。", file=sys.stderr)
+        return 2
+    if args.question is None:
         print("質問を指定してください（例: python -m tsunagari ask \"福祉以外の部署を巻き込むには？\"）",
               file=sys.stderr)
         return 2
-    ans = service.answerer.ask(args.question, None, filters, args.k)
+    question = validate_question(args.question, settings.max_question_chars)
+    service = _open(settings, filters)
+    ans = service.answerer.ask(question, None, filters, args.k)
     for n in ans.notices:
-        if n not in shown:
+        if n not in service.notices:
             _notice(n)
     if args.json:
         print(json.dumps(answer_to_dict(ans), ensure_ascii=False, indent=2))
@@ -140,14 +150,59 @@ def run_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _jsonl_rows(path: Path):
-    """(line number, item or None, error) for each non-blank line of a questions file."""
+def _run_batch(args: argparse.Namespace, settings, filters: Filters) -> int:
+    source = Path(args.jsonl)
+    rows = list(_jsonl_rows(source))
+    target = _output_target(source, args.out) if args.out else None
+    with _output(target, args.out) as out:
+        service = _open(settings, filters)
+        _ask_jsonl(service, rows, out, filters, args.k)
+    return 0
+
+
+def _open(settings, filters: Filters):
+    """The answering service, once the filters are known to match some indexed passage."""
+    from tsunagari.service import open_service  # numpy, LangChain: see the docstring
+
+    service = open_service(settings)
+    for n in service.notices:
+        _notice(n)
+    check_filters(filters, service.retriever.chunks)
+    return service
+
+
+def _os_reason(exc: OSError) -> str:
+    """A Japanese reason for a file error (no server paths, no English OS text)."""
+    return {
+        errno.EACCES: "書き込み・読み込みの権限がありません",
+        errno.EPERM: "書き込み・読み込みの権限がありません",
+        errno.ENOENT: "ファイルかフォルダがありません",
+        errno.ENOTDIR: "途中にフォルダでないものがあります",
+        errno.EISDIR: "フォルダです",
+        errno.EROFS: "読み取り専用の場所です",
+        errno.ENOSPC: "ディスクの空きがありません",
+        errno.EDQUOT: "ディスクの割り当てを超えました",
+        errno.ENAMETOOLONG: "名前が長すぎます",
+        errno.EPIPE: "出力先が閉じられました",
+    }.get(exc.errno, "入出力のエラーです")
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict | None, str]]:
+    """(line number, item or None, error) for each non-blank line of a questions file.
+
+    The file is read whole first, so an unreadable file is refused before anything else.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: a file saved by Windows Notepad starts with a BOM.
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
-        raise InputError(f"質問ファイル {path} を読めません（{exc.strerror or exc}）。") from exc
+        raise InputError(f"質問ファイル {path} を読めません（{_os_reason(exc)}）。") from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"質問ファイル {path} は UTF-8 ではありません。") from exc
+    return _parse_rows(lines)
+
+
+def _parse_rows(lines: list[str]) -> Iterator[tuple[int, dict | None, str]]:
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -163,30 +218,109 @@ def _jsonl_rows(path: Path):
         yield line_no, item, ""
 
 
-def _ask_jsonl(service, path: Path, out_path: str | None, filters, k: int | None) -> int:
-    """Answer every line of a JSONL file; bad lines become rows with a Japanese `error`."""
+def _output_target(source: Path, out: str) -> Path:
+    """The file that --out will replace, or an InputError naming the path the user gave.
 
-    out = open(out_path, "w", encoding="utf-8") if out_path else sys.stdout
+    Refuses the questions file itself (by any path, symlink or hard link), folders, missing
+    folders and over-long names; a symlink is written through, as `open(out, "w")` would.
+    """
+    given = Path(out)
     try:
-        for line_no, item, error in _jsonl_rows(path):
-            start = time.perf_counter()
-            row: dict
-            if error:
-                row = {"question": (item or {}).get("question", ""), "error": error}
-            else:
-                try:
-                    ans = service.answerer.ask(item["question"], item.get("history"), filters, k)
-                    row = answer_to_dict(ans)
-                except TsunagariError as exc:
-                    row = {"question": item["question"], "error": str(exc)}
-            row["id"] = (item or {}).get("id", line_no)
-            row["latency_ms"] = round((time.perf_counter() - start) * 1000, 1)
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            out.flush()
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    return 0
+        name_max = os.pathconf(given.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    if len(os.fsencode(given.name)) > name_max:
+        raise InputError(f"出力先 {out} はファイル名が長すぎます。短い名前にしてください。")
+    with _writing(out):
+        if given.is_dir():
+            raise InputError(f"出力先 {out} はフォルダです。ファイル名を指定してください。")
+        if given.exists() and not given.is_file():
+            return given  # /dev/stdout, /dev/null, a pipe: written directly
+        target = Path(os.path.realpath(given))
+        if not target.parent.is_dir():
+            raise InputError(f"出力先 {out} のフォルダ {given.parent} がありません。先に作成してください。")
+        if target.is_file() and os.path.samefile(target, source):
+            raise InputError(
+                f"出力先 {out} は質問ファイル {source} と同じファイルです。"
+                "質問ファイルを上書きしないよう、別のファイル名を指定してください。")
+    return target
+
+
+@contextmanager
+def _output(target: Path | None, shown: str | None) -> Iterator[IO[str]]:
+    """Standard output, or a temp file next to `target` that replaces it only when the
+    whole batch is written: an interrupted run leaves the previous file as it was."""
+    if target is None:
+        yield sys.stdout
+        return
+    if target.exists() and not target.is_file():
+        with _writing(shown):
+            f = open(target, "w", encoding="utf-8")  # noqa: SIM115 - closed just below
+        with f:
+            yield f
+        return
+    with _writing(shown):
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tsunagari-", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        with _writing(shown):
+            os.chmod(tmp, _file_mode(target))
+            os.replace(tmp, target)
+    except BaseException:  # a failed or interrupted batch: the old output stays as it was
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextmanager
+def _writing(shown: str | None) -> Iterator[None]:
+    """OSError → InputError naming the output path the user gave (no English OS text)."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(f"出力先 {shown} に書き込めません（{_os_reason(exc)}）。") from exc
+
+
+def _file_mode(target: Path) -> int:
+    """The permissions the output should have: the old file's, or the umask default."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _json_line(row: dict) -> str:
+    # Defence in depth: lone surrogates would make the UTF-8 write fail mid-batch.
+    return remove_surrogates(json.dumps(row, ensure_ascii=False)) + "\n"
+
+
+def _ask_jsonl(service, rows, out: IO[str], filters: Filters, k: int | None) -> None:
+    """Answer every row; a bad row becomes a row with a Japanese `error`, the rest go on."""
+    max_chars = service.settings.max_question_chars
+    for line_no, item, error in rows:
+        start = time.perf_counter()
+        question = (item or {}).get("question", "")
+        row: dict = {}
+        if not error:
+            try:
+                q = validate_question(question, max_chars)
+                ans = service.answerer.ask(q, clean_history(item.get("history")), filters, k)
+                row = answer_to_dict(ans)
+            except TsunagariError as exc:
+                error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - one row must not stop the batch
+                error = f"この質問の処理中に予期しないエラーが起きました（{type(exc).__name__}）。"
+        if error:
+            row = {"question": question if isinstance(question, str) else "", "error": error}
+        row["id"] = (item or {}).get("id", line_no)
+        row["latency_ms"] = round((time.perf_counter() - start) * 1000, 1)
+        out.write(_json_line(row))
+        out.flush()
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -208,3 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     except TsunagariError as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a disk full or a closed pipe mid-way: no traceback
+        print(f"エラー: ファイルの読み書きに失敗しました（{_os_reason(exc)}）。", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("中断しました。", file=sys.stderr)
+        return 130

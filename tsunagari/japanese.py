@@ -15,6 +15,18 @@ _OPEN = "「『（(【＜〈《"
 _CLOSE = "」』）)】＞〉》"
 _ENDS = "。！？!?"
 _DROP_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}
+# Lone UTF-16 surrogates: not text (a broken emoji pair, or undecodable bytes that Python
+# kept as U+DC80–U+DCFF); they cannot be encoded as UTF-8.
+SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def remove_surrogates(text: str) -> str:
+    """The text without lone surrogates (which cannot be written as UTF-8).
+
+    >>> remove_surrogates("仙台\\ud83d市")
+    '仙台市'
+    """
+    return SURROGATES.sub("", text)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -72,8 +84,12 @@ class SudachiTokenizer:
         return tok
 
     def morphemes(self, text: str) -> list[tuple[str, tuple[str, ...], str]]:
-        """(surface, part of speech, normalized form) for each morpheme."""
-        text = normalize(text)
+        """(surface, part of speech, normalized form) for each morpheme.
+
+        Never raises on odd text: lone surrogates (which Sudachi cannot encode) are dropped
+        here too, although questions are already cleaned by `validate_question`.
+        """
+        text = normalize(remove_surrogates(text))
         out = []
         # Sudachi refuses inputs over ~49k bytes: tokenize long texts in slices.
         for piece in re.findall(r"[\s\S]{1,4000}", text):
