@@ -18,6 +18,42 @@ POINTS: dict[int, str] = {
 }
 POINT_MARKS = "①②③④⑤"
 
+# The 20 designated cities (政令指定都市): a public fact, so that a question about 政令市 finds them.
+DESIGNATED_CITIES = frozenset({
+    "札幌市", "仙台市", "さいたま市", "千葉市", "横浜市", "川崎市", "相模原市", "新潟市", "静岡市",
+    "浜松市", "名古屋市", "京都市", "大阪市", "堺市", "神戸市", "岡山市", "広島市", "北九州市",
+    "福岡市", "熊本市",
+})
+# Kinds of local body, as a question may name them (the key is the kind `body_kind` returns).
+BODY_KINDS: dict[str, tuple[str, ...]] = {
+    "都道府県": ("都道府県", "県", "道府県", "都道府", "広域自治体"),
+    "政令市": ("政令市", "政令指定都市", "指定都市", "大都市"),
+    "特別区": ("特別区", "東京23区", "23区", "区"),
+    "市": ("一般市", "市"),
+    "町村": ("町村", "町", "村"),
+}
+
+
+def body_kind(name: str) -> str:
+    """The kind of local body a municipality's name denotes.
+
+    >>> [body_kind(n) for n in ("富山県", "北海道", "仙台市", "江東区", "徳島市", "A市", "X町")]
+    ['都道府県', '都道府県', '政令市', '特別区', '市', '市', '町村']
+    """
+    name = canonical_municipality(name)
+    if name.endswith(("都", "道", "府", "県")):
+        return "都道府県"
+    if name in DESIGNATED_CITIES or ("市" in name[:-1] and name.endswith("区")):
+        return "政令市"
+    if name.endswith("区"):
+        return "特別区"
+    if name.endswith("市"):
+        return "市"
+    if name.endswith(("町", "村")):
+        return "町村"
+    return ""
+
+
 # Spellings that denote the same municipality: the report misspells 枚方市 as 牧方市, and once
 # as 牧方氏 in its source table.
 MUNICIPALITY_ALIASES = {"牧方市": "枚方市", "牧方氏": "枚方市"}
