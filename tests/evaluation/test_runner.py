@@ -66,7 +66,15 @@ def test_run_writes_side_by_side_report(index_dir, tmp_path, monkeypatch):
         assert (out / name).stat().st_size > 0
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 9 and {"id", "latency_ms", "system", "answer"} <= rows[0].keys()
-    assert "| 指標 | tsunagari | bm25 | vanilla |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "| 指標 | tsunagari | bm25 | vanilla |" in report
+    # nDCG@10 (ranx) for every system, in metrics.json and in the report's table.
+    written = json.loads((out / "metrics.json").read_text())
+    ndcg = [written[n]["ndcg@10"] for n in ("tsunagari", "bm25", "vanilla")]
+    assert ndcg == [metrics[n]["ndcg@10"] for n in ("tsunagari", "bm25", "vanilla")]
+    assert all(isinstance(v, float) and 0 <= v <= 1 for v in ndcg) and ndcg[0] > 0.5
+    row = next(line for line in report.splitlines() if line.startswith("| ndcg@10 |"))
+    assert row == "| ndcg@10 | " + " | ".join(f"{v:.3f}" for v in ndcg) + " |"
 
     # With an LLM judge configured, faithfulness/relevancy are averaged (NaN skipped).
     judged = iter([{"faithfulness": 1.0, "relevancy": 0.5}, {"faithfulness": float("nan"),

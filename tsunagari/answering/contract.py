@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tsunagari.answering.citations import answer_markdown
-from tsunagari.types import Answer, Chunk
+from tsunagari.types import Answer, Chunk, Hit
 
 
-def _meta(c: Chunk) -> dict[str, Any]:
+def citation_metadata(c: Chunk) -> dict[str, Any]:
+    """Where a passage comes from: the fields shared by `citations` and `retrieved`."""
     return {
         "chunk_id": c.chunk_id,
         "doc_id": c.doc_id,
@@ -28,6 +29,12 @@ def _meta(c: Chunk) -> dict[str, Any]:
     }
 
 
+def retrieved_entry(h: Hit) -> dict[str, Any]:
+    """One `retrieved` item: rank, fused score, per-retriever ranks, metadata and text."""
+    return {"rank": h.rank, "score": round(h.score, 6), "bm25_rank": h.bm25_rank,
+            "dense_rank": h.dense_rank, **citation_metadata(h.chunk), "text": h.chunk.text}
+
+
 def answer_to_dict(answer: Answer) -> dict[str, Any]:
     """Answer → JSON-ready dict (see the README for the field list)."""
     return {
@@ -38,13 +45,9 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "mode": answer.mode,
         "notices": list(answer.notices),
         "citations": [
-            {"n": cit.n, **_meta(cit.chunk), "page": cit.page, "pages": list(cit.pages),
+            {"n": cit.n, **citation_metadata(cit.chunk), "page": cit.page, "pages": list(cit.pages),
              "text": cit.text, "passage": cit.chunk.text}
             for cit in answer.citations
         ],
-        "retrieved": [
-            {"rank": h.rank, "score": round(h.score, 6), "bm25_rank": h.bm25_rank,
-             "dense_rank": h.dense_rank, **_meta(h.chunk), "text": h.chunk.text}
-            for h in answer.hits
-        ],
+        "retrieved": [retrieved_entry(h) for h in answer.hits],
     }

@@ -131,6 +131,7 @@ def load_eval_run(out_dir: Any) -> EvalRun | None:
 METRIC_LABELS = {
     "items": "評価した質問の数",
     "mrr@10": "MRR@10（正解箇所の順位）",
+    "ndcg@10": "nDCG@10（正解箇所の順位、ranx）",
     "citation_precision": "引用の適合率",
     "cited_page_accuracy": "引用ページの正しさ",
     "keyword_coverage": "キーワード網羅率",

@@ -224,3 +224,108 @@ def mean(values: Iterable[float | None]) -> float | None:
     """
     data = [float(v) for v in values if v is not None]
     return sum(data) / len(data) if data else None
+
+
+# --- Ranking metrics computed by ranx (comparable with the IR literature: nDCG@10 as in JQaRA) ---
+
+RANX_KS = (1, 3, 5, 10)
+_MISSING = "\x00missing"  # qrels id of a gold source that no retrieved passage holds
+_NONE = "\x00none"  # the one, unjudged, entry of an empty run
+
+
+def gold_passages(ids: Sequence[str], texts: Sequence[str],
+                  evidence: Sequence[str]) -> list[str | None]:
+    """For each gold source (evidence string), the id of the first passage holding it, or None.
+
+    Relevance is the one of `recall_at_k`: a passage holds a source when it contains its
+    evidence string (whitespace-insensitive). Empty evidence strings are not gold sources.
+
+    >>> gold_passages(["c1", "c2", "c3"], ["x", "a b", "ab c"], ["ab", "c", "z", " "])
+    ['c2', 'c3', None]
+    """
+    norm = [normalize(t) for t in texts]
+    out: list[str | None] = []
+    for needle in (normalize(e) for e in evidence):
+        if needle:
+            out.append(next((i for i, t in zip(ids, norm) if needle in t), None))
+    return out
+
+
+def unique_ids(ids: Sequence[str | None]) -> list[str]:
+    """Passage ids made unique by position (a run cannot rank one id twice).
+
+    >>> unique_ids(["a", "b", "a", None])
+    ['a', 'b', 'a#3', '#4']
+    """
+    seen: set[str] = set()
+    out = []
+    for rank, cid in enumerate(ids, start=1):
+        key = cid if cid and cid not in seen else f"{cid or ''}#{rank}"
+        seen.add(key)
+        out.append(key)
+    return out
+
+
+def ranx_scores(rankings: Sequence[tuple[Sequence[str | None], Sequence[str], Sequence[str]]],
+                ks: Sequence[int] = RANX_KS) -> list[dict[str, float]]:
+    """recall@k, mrr@10 and ndcg@10 of each ranking, computed by ranx.
+
+    Each ranking is (passage ids best first, their texts, the item's evidence strings); items
+    without evidence must be left out. Qrels come from the gold sources: each source is
+    relevant in the first passage that holds it (`gold_passages`), or in a placeholder no run
+    retrieves when none does, so the ideal ranking puts one passage per source at the top.
+
+    - recall@k: share of gold sources held in the top k (ranx recall@k of one query per
+      source), equal to `recall_at_k`;
+    - mrr@10: ranx mrr@10, equal to `reciprocal_rank(..., 10)`;
+    - ndcg@10: ranx ndcg@10 (Järvelin–Kekäläinen, binary gain per source: a passage holding
+      several sources gains that many; a second passage holding the same source gains 0).
+    """
+    # ranx imports numba (~1.5 s; more on a busy machine): only here, so importing the runner
+    # (`python -m eval --help`, the app's eval page) stays fast.
+    import warnings
+
+    from ranx import evaluate
+
+    if not rankings:
+        return []
+    # Plain dicts, not ranx.Qrels/Run: numba's on-disk cache misses for their typed dicts, which
+    # cost 30-60 s of JIT compiling in every process. With dicts, ranx evaluates the queries in
+    # insertion order, so the qrels and the run are built in the same order.
+    item_qrels: dict[str, dict[str, int]] = {}
+    item_run: dict[str, dict[str, float]] = {}
+    source_qrels: dict[str, dict[str, int]] = {}
+    source_run: dict[str, dict[str, float]] = {}
+    sources_of: list[range] = []
+    for n, (ids, texts, evidence) in enumerate(rankings):
+        pids = unique_ids(list(ids))
+        # Strictly decreasing scores keep the order; an empty run gets one unjudged entry
+        # (ranx cannot type an empty one) that changes no metric.
+        run = {pid: float(len(pids) - rank) for rank, pid in enumerate(pids)} or {_NONE: 0.0}
+        qrels: dict[str, int] = {}
+        first = len(source_qrels)
+        for s, pid in enumerate(gold_passages(pids, texts, evidence)):
+            gold = pid or f"{_MISSING}{s}"
+            qrels[gold] = qrels.get(gold, 0) + 1
+            source_qrels[f"s{len(source_qrels)}"] = {gold: 1}
+            source_run[f"s{len(source_run)}"] = run
+        if not qrels:
+            raise ValueError(f"ranking {n} has no evidence; leave such items out")
+        item_qrels[f"q{n}"], item_run[f"q{n}"] = qrels, run
+        sources_of.append(range(first, len(source_qrels)))
+    with warnings.catch_warnings():  # ranx hashes ids to uint64; numba warns on the cast
+        warnings.simplefilter("ignore")
+        per_item = evaluate(item_qrels, item_run, ["mrr@10", "ndcg@10"], return_mean=False,
+                            threads=1, save_results_in_run=False)
+        # (mrr@10 is extra: ranx 0.3 fails on a single metric with return_mean=False)
+        per_source = evaluate(source_qrels, source_run, [*(f"recall@{k}" for k in ks), "mrr@10"],
+                              return_mean=False, threads=1, save_results_in_run=False)
+    out = []
+    for n, sources in enumerate(sources_of):
+        scores = {"mrr@10": float(per_item["mrr@10"][n]),
+                  "ndcg@10": float(per_item["ndcg@10"][n])}
+        for k in ks:
+            found = [float(per_source[f"recall@{k}"][i]) for i in sources]
+            scores[f"recall@{k}"] = sum(found) / len(found)
+        out.append(scores)
+    return out

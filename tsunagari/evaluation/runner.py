@@ -16,6 +16,12 @@ KS = (1, 3, 5, 10)
 GUARDED = ("recall@5", "mrr@10", "cited_page_accuracy", "citation_precision",
            "keyword_coverage", "abstention_recall", "answerable_answered")
 NOT_RUN = "not run"
+NDCG_NOTE = ("recall@k・mrr@10 は正解箇所の根拠の文字列を含む検索結果で判定します。"
+             "ndcg@10 は ranx で計算します（正解箇所ごとに、根拠を含む最初の検索結果を"
+             "関連ありとする二値の利得。理想は正解箇所が上位に 1 件ずつ並ぶ順位。"
+             "JQaRA・JMTEB と同じ式）。")
+JUDGE_NOTE = ("faithfulness / answer_relevancy は LLM が設定されたときだけ計算します"
+              "（未設定時は not run）。")
 
 
 def load_qa(path: Path) -> list[dict[str, Any]]:
@@ -70,10 +76,25 @@ def score_item(item: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def add_ranking_scores(scored: Sequence[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]
+                       ) -> None:
+    """Add nDCG@10 (computed by ranx) to the per-item scores, from (item, row, score) triples.
+
+    Only items scored for retrieval (answerable, with evidence) get it, like recall and MRR.
+    """
+    judged = [(item, row, s) for item, row, s in scored
+              if "mrr@10" in s and any(m.normalize(e) for e in item["evidence"])]
+    rankings = [([r.get("chunk_id") for r in row.get("retrieved", [])],
+                 [r["text"] for r in row.get("retrieved", [])], item["evidence"])
+                for item, row, _ in judged]
+    for (_, _, s), ranked in zip(judged, m.ranx_scores(rankings)):
+        s["ndcg@10"] = ranked["ndcg@10"]
+
+
 def aggregate(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Set-level metrics from per-item scores."""
     agg: dict[str, Any] = {"items": len(scores)}
-    for key in [f"recall@{k}" for k in KS] + ["mrr@10", "citation_precision",
+    for key in [f"recall@{k}" for k in KS] + ["mrr@10", "ndcg@10", "citation_precision",
                                               "cited_page_accuracy", "keyword_coverage",
                                               "case_coverage"]:
         agg[key] = m.mean(s.get(key) for s in scores)
@@ -131,13 +152,12 @@ def write_report(out: Path, metrics: dict[str, dict[str, Any]], scores: dict[str
     misses = [s for s in scores[first] if s["answerable"] and (s.get("recall@5") or 0) < 1]
     wrong_abst = [s for s in scores[first] if s["answerable"] == s["abstained"]]
     lines += ["", f"## {first} の取りこぼし（recall@5 < 1）", ""]
-    lines += [f"- {s['id']}: recall@5={_fmt(s.get('recall@5'))} mrr={_fmt(s.get('mrr@10'))}"
-              for s in misses] or ["- なし"]
+    lines += [f"- {s['id']}: recall@5={_fmt(s.get('recall@5'))} mrr={_fmt(s.get('mrr@10'))} "
+              f"ndcg@10={_fmt(s.get('ndcg@10'))}" for s in misses] or ["- なし"]
     lines += ["", f"## {first} の回答可否の誤り", ""]
     lines += [f"- {s['id']}: {'回答可能なのに辞退' if s['answerable'] else '回答不能なのに回答'}"
               for s in wrong_abst] or ["- なし"]
-    lines += ["", "faithfulness / answer_relevancy は LLM が設定されたときだけ計算します"
-              "（未設定時は not run）。", ""]
+    lines += ["", NDCG_NOTE, "", JUDGE_NOTE, ""]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -204,7 +224,7 @@ def run(qa_path: Path, out: Path, systems: list[str], k: int, settings,
     judge = make_judge(settings)
     with open(out / "results.jsonl", "w", encoding="utf-8") as f:
         for runner in build_runners(settings, systems, k):
-            rows = []
+            rows, triples = [], []
             iterator = progress(items, desc=runner.name) if progress else items
             for item in iterator:
                 row = timed(runner.ask, item)
@@ -216,6 +236,8 @@ def run(qa_path: Path, out: Path, systems: list[str], k: int, settings,
                     scored["relevancy"] = row["judge"].get("relevancy")
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
                 rows.append(scored)
+                triples.append((item, row, scored))
+            add_ranking_scores(triples)
             scores[runner.name] = rows
             metrics[runner.name] = aggregate(rows)
     (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2),
@@ -228,7 +250,7 @@ def run(qa_path: Path, out: Path, systems: list[str], k: int, settings,
 
 
 def print_table(metrics: dict[str, dict[str, Any]], file=sys.stdout) -> None:
-    keys = ["recall@1", "recall@5", "recall@10", "mrr@10", "citation_precision",
+    keys = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "citation_precision",
             "cited_page_accuracy", "keyword_coverage", "case_coverage", "abstention_precision",
             "abstention_recall", "false_abstentions", "latency_p50_ms", "latency_p95_ms"]
     print("metric".ljust(22) + "".join(n.rjust(11) for n in metrics), file=file)
