@@ -30,7 +30,7 @@ STAGES: tuple[frozenset[str], ...] = (
     frozenset({"generation"}),
     frozenset({"service"}),
     frozenset({"app", "evaluation", "langchain", "dev"}),
-    frozenset({"cli"}),
+    frozenset({"cli", "cli_args"}),
     frozenset({"__main__"}),
 )
 MAX_TOP_LEVEL_MODULES = 12
