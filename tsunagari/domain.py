@@ -156,3 +156,34 @@ def expand(tokens: list[str]) -> list[str]:
     ['他', '部署', '巻き込む', '部局', '巻き込み']
     """
     return tokens + [t for w in tokens for t in SYNONYMS.get(w, ())]
+
+
+# Actors and practices a question may list cases by, each with the words the reports use for it.
+# A case qualifies for 「社協が関わる事例」 when its passages use one of the words.
+CONTENT_TERMS: tuple[tuple[str, ...], ...] = (
+    ("社会福祉協議会", "社協"),
+    ("大学", "教授", "准教授", "研究者"),
+    ("企業", "事業所", "民間企業", "会社", "業界", "商店"),
+    ("民生委員",),
+    ("首長", "市長", "知事", "町長", "村長", "副市長", "トップ"),
+    ("議員", "議会"),
+    ("NPO", "ＮＰＯ", "NPO法人"),
+    ("情報交換会", "意見交換会", "交流会"),
+    ("講演", "勉強会", "研修", "セミナー"),
+    ("ワークショップ", "グループワーク"),
+    ("アンケート",),
+    ("重層的支援体制整備事業", "重層事業", "重層"),
+    ("子ども食堂", "食支援", "フードバンク"),
+    ("ひきこもり", "8050"),
+    ("不動産",),
+    ("居場所",),
+    ("相談窓口", "窓口"),
+    ("予算", "補助金", "交付金", "財源"),
+    ("幹事団体", "幹事会"),
+)
+
+# Words a question negates with 〜ずに/〜せずに, and what the report says instead.
+NEGATION_HINTS: dict[str, str] = {
+    "新しく作": "既存 転用 活用", "新設": "既存 転用 活用", "新たに作": "既存 転用 活用",
+    "トップダウン": "ボトムアップ 現場", "行政主導": "民間 主体 対等",
+}
