@@ -8,7 +8,7 @@ from tsunagari.app import state, status
 from tsunagari.app.feedback import FeedbackStore
 from tsunagari.app.html import md_escape
 from tsunagari.errors import TsunagariError
-from tsunagari.indexing.store import read_manifest
+from tsunagari.indexing.store import read_manifest, store_health
 from tsunagari.loaders.scan import STATUS_LABELS
 from tsunagari.loaders.upload import corpus_files, save_upload
 
@@ -19,7 +19,8 @@ st.caption(f"資料フォルダ: {md_escape(corpus_dir)}")
 
 st.subheader("索引の状態")
 manifest = read_manifest(settings)
-st.markdown("  \n".join(md_escape(line) for line in status.index_status_lines(manifest)))
+lines = status.index_status_lines(manifest, store_health(settings))
+st.markdown("  \n".join(md_escape(line) for line in lines))
 files = corpus_files(corpus_dir)
 if files:
     st.dataframe(files, hide_index=True)
