@@ -236,7 +236,7 @@ def build_index(
     paths = data_paths(settings)
     paths["dir"].mkdir(parents=True, exist_ok=True)
     tokenizer = tokenizer or default_tokenizer()
-    with IndexLock(paths["lock"]) as lock:
+    with IndexLock(paths["lock"], settings.lock_max_age_hours * 3600) as lock:
         if lock.interrupted:
             notices = (*notices, INTERRUPTED_NOTICE)
         old = read_manifest(settings)
