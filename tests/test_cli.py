@@ -275,3 +275,39 @@ def test_an_interrupted_or_refused_batch_keeps_the_old_output(index_dir, tmp_pat
         if sig == signal.SIGINT:
             assert "中断しました" in err and "Traceback" not in err
             assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.jsonl", "q.jsonl"]
+
+
+def test_a_damaged_index_is_reported_and_ingest_repairs_it(index_dir, tmp_path):
+    """A partial copy of chunks.jsonl (cut at a line boundary, so every line still parses)."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(index_dir, data)
+    chunks = data / "chunks.jsonl"
+    lines = chunks.read_bytes().splitlines(keepends=True)
+    total = len(lines)
+    chunks.write_bytes(b"".join(lines[:40]))
+
+    status = _run(["tsunagari", "status"], data)
+    assert status.returncode == 1
+    assert "壊れて" in status.stdout and "読める行 40 行" in status.stdout
+    assert f"{total} 行" in status.stdout and "python -m ingest" in status.stdout
+    assert f"チャンク: {total} 件" not in status.stdout
+
+    ask = _run(["tsunagari", "ask", "福祉以外の部署を巻き込むには？"], data)
+    assert ask.returncode == 1 and "Traceback" not in ask.stderr
+    assert "壊れて" in ask.stderr and "python -m ingest" in ask.stderr
+    jsonl = tmp_path / "q.jsonl"
+    jsonl.write_text('{"id": 1, "question": "仙台市は？"}\n', encoding="utf-8")
+    batch = _run(["tsunagari", "ask", "--jsonl", str(jsonl)], data)
+    assert batch.returncode == 1 and "壊れて" in batch.stderr and "Traceback" not in batch.stderr
+
+    repaired = _run(["ingest"], data)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "Traceback" not in repaired.stderr
+    assert "作り直しました" in repaired.stderr
+    assert "埋め込み 0 件" in repaired.stdout  # the vectors in Chroma were reused
+    status = _run(["tsunagari", "status"], data)
+    assert status.returncode == 0 and f"チャンク: {total} 件" in status.stdout
+    ask = _run(["tsunagari", "ask", "福祉以外の部署を巻き込むには？", "--json"], data)
+    assert ask.returncode == 0 and json.loads(ask.stdout)["citations"]

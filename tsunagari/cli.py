@@ -24,7 +24,7 @@ from tsunagari.answering.question import check_filters, clean_history, validate_
 from tsunagari.cli_args import JapaneseArgumentParser, passage_count
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError, TsunagariError
-from tsunagari.indexing.store import read_manifest
+from tsunagari.indexing.store import read_manifest, store_health
 from tsunagari.japanese import remove_surrogates
 from tsunagari.loaders.scan import STATUS_LABELS
 from tsunagari.types import Filters
@@ -324,13 +324,23 @@ def _ask_jsonl(service, rows, out: IO[str], filters: Filters, k: int | None) -> 
 
 
 def run_status(args: argparse.Namespace) -> int:
-    manifest = read_manifest(_settings(args))
-    if manifest is None:
+    """The index as it is on disk: a damaged chunk store is reported, never the manifest's count."""
+    settings = _settings(args)
+    manifest = read_manifest(settings)
+    health = store_health(settings)
+    if health.state == "missing":
         print("索引はまだありません。`python -m ingest` で作成してください。")
         return 1
-    print(f"最終更新: {manifest.refreshed_at}　チャンク: {manifest.chunks} 件　"
-          f"埋め込み: {', '.join(manifest.embedders) or 'なし（BM25のみ）'}")
-    for d in manifest.documents:
+    if not health.ok:
+        print(health.message())
+        return 1
+    embedders = ", ".join(manifest.embedders) if manifest else "不明"
+    print(f"最終更新: {manifest.refreshed_at if manifest else '不明'}　"
+          f"チャンク: {health.readable} 件　埋め込み: {embedders or 'なし（BM25のみ）'}")
+    if manifest is None:
+        print("manifest.json がないか読めないため、資料の一覧はありません"
+              "（`python -m ingest` で作り直せます）。")
+    for d in manifest.documents if manifest else []:
         print(f"- {d['title']}（{d['path']}、{d['chunks']} チャンク）")
     return 0
 

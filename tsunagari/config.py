@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TSUNAGARI_CHROMA_PORT", "CHROMA_PORT"),
         description="Chroma server port.",
     )
+    lock_max_age_hours: float = Field(
+        default=6.0, gt=0,
+        description="A refresh lock older than this (hours) whose owner cannot be verified (no "
+        "recorded process start time) counts as stale: ingest refuses it with the way out, and "
+        "`python -m ingest --break-lock` may remove it. A lock of another host is always stale; "
+        "a lock whose owner provably runs on this host never is.",
+    )
     max_file_mb: float = Field(
         default=200.0, gt=0, description="Reports larger than this (MB) are refused at ingest."
     )

@@ -13,6 +13,10 @@ class IndexMissingError(TsunagariError):
     """No index has been built yet."""
 
 
+class IndexDamagedError(TsunagariError):
+    """The index on disk is incomplete or unreadable (e.g. a partial copy); ingest rebuilds it."""
+
+
 class IndexBusyError(TsunagariError):
     """Another refresh of the index is running."""
 

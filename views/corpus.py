@@ -9,7 +9,7 @@ from tsunagari.app import state, status
 from tsunagari.app.feedback import FeedbackStore
 from tsunagari.app.html import md_escape
 from tsunagari.errors import TsunagariError
-from tsunagari.indexing.store import read_manifest
+from tsunagari.indexing.store import read_manifest, store_health
 from tsunagari.loaders import content_hash
 from tsunagari.loaders.backups import backups_dir, list_backups
 from tsunagari.loaders.names import printable_name
@@ -79,7 +79,8 @@ st.caption(f"資料フォルダ: {md_escape(corpus_dir)}")
 
 st.subheader("索引の状態")
 manifest = read_manifest(settings)
-st.markdown("  \n".join(md_escape(line) for line in status.index_status_lines(manifest)))
+lines = status.index_status_lines(manifest, store_health(settings))
+st.markdown("  \n".join(md_escape(line) for line in lines))
 files = corpus_files(corpus_dir)
 if files:
     st.dataframe(files, hide_index=True)

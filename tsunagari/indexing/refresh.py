@@ -4,6 +4,8 @@ Phase 1 adds vectors of new chunks (old ones stay); phase 2 atomically replaces 
 then the manifest (the chunk store is the source of truth: retrieval ignores vectors whose
 chunk is not in it); phase 3 deletes stale vectors. A run killed at any point leaves the
 previous index usable, and the next run finishes the job (records and orphans are repaired).
+A damaged chunk store (e.g. a partial copy) is treated as absent and rebuilt from the corpus;
+the vectors already in Chroma are reused through the record manager.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tsunagari.chunking import chunk_document
@@ -21,11 +23,14 @@ from tsunagari.errors import InputError
 from tsunagari.indexing import vectors
 from tsunagari.indexing.lock import IndexLock
 from tsunagari.indexing.store import (
+    CHUNKS_FILE,
     Manifest,
+    StoreHealth,
     atomic_write,
     data_paths,
-    load_chunks_with_tokens,
+    inspect_store,
     read_manifest,
+    sha256_text,
 )
 from tsunagari.japanese import Tokenizer, default_tokenizer
 from tsunagari.loaders.scan import FileChange, FileProblem, SourceFile, scan_corpus
@@ -33,6 +38,11 @@ from tsunagari.types import Chunk
 
 Log = Callable[[str], None]
 INTERRUPTED_NOTICE = "前回の索引の更新が途中で終了していたため、続きから処理しました。"
+
+
+def repaired_notice(health: StoreHealth) -> str:
+    return (f"索引のファイル（{CHUNKS_FILE}）が壊れていたため、資料から作り直しました"
+            f"（{health.problem}。{health.summary()}）。")
 
 
 @dataclass(frozen=True)
@@ -69,12 +79,17 @@ def _tokenizer_id(tokenizer) -> str:
     return getattr(tokenizer, "__qualname__", None) or type(tokenizer).__qualname__
 
 
-def read_old_rows(path: Path) -> dict[str, list[tuple[Chunk, tuple[str, ...]]]]:
-    by_doc: dict[str, list[tuple[Chunk, tuple[str, ...]]]] = {}
-    if path.exists():
-        for c, tokens in load_chunks_with_tokens(path):
+OldRows = dict[str, list[tuple[Chunk, tuple[str, ...]]]]
+
+
+def read_old_rows(path: Path) -> tuple[OldRows, StoreHealth]:
+    """The previous chunk store by doc_id, and its health; a damaged store counts as absent."""
+    rows, health = inspect_store(path)
+    by_doc: OldRows = {}
+    if health.ok:
+        for c, tokens in rows:
             by_doc.setdefault(c.doc_id, []).append((c, tuple(tokens)))
-    return by_doc
+    return by_doc, health
 
 
 def _chunk_file(f: SourceFile, settings: Settings, tokenizer, cache: ChunkCache,
@@ -162,8 +177,13 @@ def file_changes(results: list[DocResult], old_docs: list[dict], old_rows: dict
 
 
 def commit(settings: Settings, results: list[DocResult], embedders: list[str],
-           problems: list[FileProblem]) -> None:
-    """Phase 2: the chunk store, then the manifest, each replaced atomically."""
+           problems: list[FileProblem], previous: StoreHealth | None = None) -> None:
+    """Phase 2: the chunk store, then the manifest, each replaced atomically.
+
+    The manifest records the store's checksum. So that a reader (which reads the store, then the
+    manifest) never finds a whole store rejected, the current manifest first also accepts the
+    new store, and the new manifest still accepts the previous one (`previous`, if it was whole).
+    """
     paths = data_paths(settings)
     lines = []
     for r in results:
@@ -171,15 +191,24 @@ def commit(settings: Settings, results: list[DocResult], embedders: list[str],
             row = c.to_dict()
             row["tokens"] = list(tokens)
             lines.append(json.dumps(row, ensure_ascii=False))
-    atomic_write(paths["chunks"], "\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    sha = sha256_text(text)
+    before = previous.sha256 if previous is not None and previous.ok else ""
+    current = read_manifest(settings)
+    if current is not None and sha not in current.accepted_sha256():
+        staged = replace(current, chunks_sha256=before or current.chunks_sha256, also_sha256=sha)
+        atomic_write(paths["manifest"], staged.to_json())
+    atomic_write(paths["chunks"], text)
     manifest = Manifest(
         documents=[{**r.doc, "chunks": len(r.rows), "cache_key": r.key} for r in results],
         chunks=len(lines),
         refreshed_at=time.strftime("%Y-%m-%d %H:%M:%S"),
         embedders=embedders,
         problems=[{"file": p.file, "message": p.message, "kind": p.kind} for p in problems],
+        chunks_sha256=sha,
+        also_sha256=before if before != sha else "",
     )
-    atomic_write(paths["manifest"], json.dumps(manifest.__dict__, ensure_ascii=False, indent=2))
+    atomic_write(paths["manifest"], manifest.to_json())
 
 
 def nothing_to_index(problems: list[FileProblem]) -> InputError:
@@ -207,12 +236,14 @@ def build_index(
     paths = data_paths(settings)
     paths["dir"].mkdir(parents=True, exist_ok=True)
     tokenizer = tokenizer or default_tokenizer()
-    with IndexLock(paths["lock"]) as lock:
+    with IndexLock(paths["lock"], settings.lock_max_age_hours * 3600) as lock:
         if lock.interrupted:
             notices = (*notices, INTERRUPTED_NOTICE)
         old = read_manifest(settings)
         old_docs = old.documents if old else []
-        old_rows = read_old_rows(paths["chunks"])
+        old_rows, old_health = read_old_rows(paths["chunks"])
+        if old_health.state == "damaged":
+            notices = (*notices, repaired_notice(old_health))
         log("資料を確認しています…")
         results, problems = collect(settings, tokenizer, old_docs, old_rows, log)
         if not results:
@@ -225,7 +256,7 @@ def build_index(
             log(f"埋め込みを計算しています（{name}）…")
             added = vectors.add_vectors(settings, embedder, chunks, progress)
         log("索引を書き込んでいます…")
-        commit(settings, results, [name] if embedder is not None else [], problems)
+        commit(settings, results, [name] if embedder is not None else [], problems, old_health)
         if embedder is not None:
             deleted = vectors.remove_stale(settings, embedder, chunks)
             counts = (added.added, added.updated, deleted, added.skipped)

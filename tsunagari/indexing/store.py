@@ -1,20 +1,35 @@
-"""The chunk store and manifest in data_dir: every on-disk path, atomic writes, reading back."""
+"""The chunk store and manifest in data_dir: every on-disk path, atomic writes, reading back.
+
+The chunk store is checked whenever it is read: every line must be a chunk, and its SHA-256 must
+be one the manifest accepts (`Manifest.accepted_sha256`), so a partial copy is caught even when it
+ends on a line boundary. Manifests written before the checksum was recorded are checked by their
+line count (`chunks`) instead.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tsunagari.config import Settings
-from tsunagari.errors import IndexMissingError
+from tsunagari.errors import IndexDamagedError, IndexMissingError
 from tsunagari.types import Chunk
 
 CHUNKS_FILE = "chunks.jsonl"
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = "ingest.lock"
+REPAIR_HINT = (
+    "`python -m ingest` を実行して索引を作り直してください（アプリでは「資料の管理」の「索引を更新」）。"
+    "別のマシンからのコピーが途中で終わった場合は、chunks.jsonl と manifest.json の両方をコピーし直しても"
+    "かまいません。"
+)
+
+Row = tuple[Chunk, list[str]]
 
 
 @dataclass
@@ -22,10 +37,47 @@ class Manifest:
     """Summary of the built index, shown in the app and CLI."""
 
     documents: list[dict[str, Any]] = field(default_factory=list)
-    chunks: int = 0
+    chunks: int = 0  # also the number of lines of chunks.jsonl
     refreshed_at: str = ""
     embedders: list[str] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # SHA-256 of chunks.jsonl as committed ("" in manifests written before it was recorded).
+    chunks_sha256: str = ""
+    # The other whole chunk store a reader may meet around a commit: the next one while it is
+    # being written, the previous one right after (a reader reads the store, then the manifest).
+    also_sha256: str = ""
+
+    def accepted_sha256(self) -> frozenset[str]:
+        return frozenset(h for h in (self.chunks_sha256, self.also_sha256)
+                         if h and isinstance(h, str))
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=2)
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """Whether the chunk store can be used, and what is wrong with it when it cannot."""
+
+    state: Literal["ok", "missing", "damaged"]
+    readable: int = 0  # lines that are chunks
+    expected: int | None = None  # lines recorded in the manifest (None: no manifest)
+    problem: str = ""  # Japanese: what is wrong
+    sha256: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+    def summary(self) -> str:
+        """「読める行 40 行 / manifest.json の記録 87 行」."""
+        recorded = f" / manifest.json の記録 {self.expected} 行" if self.expected else ""
+        return f"読める行 {self.readable} 行{recorded}"
+
+    def message(self) -> str:
+        """The Japanese message shown by `ask`, `status` and the app."""
+        return (f"索引のファイル（{CHUNKS_FILE}）が壊れています：{self.problem}"
+                f"（{self.summary()}）。{REPAIR_HINT}")
 
 
 def data_paths(settings: Settings) -> dict[str, Path]:
@@ -60,35 +112,105 @@ def atomic_write(path: Path, text: str) -> None:
         pass
 
 
+def sha256_text(text: str) -> str:
+    """The checksum recorded for a chunk store written as `text` (UTF-8)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def load_chunks(path: Path) -> list[Chunk]:
     """Chunks from the chunk store (tokens are dropped)."""
     return [c for c, _ in load_chunks_with_tokens(path)]
 
 
-def load_chunks_with_tokens(path: Path) -> list[tuple[Chunk, list[str]]]:
-    """Chunks with the BM25 tokens stored at ingest time."""
-    if not path.exists():
+def load_chunks_with_tokens(path: Path) -> list[Row]:
+    """Chunks with the BM25 tokens stored at ingest time.
+
+    Raises IndexMissingError when there is no index, IndexDamagedError when the store is not
+    whole (see `inspect_store`).
+    """
+    rows, health = inspect_store(path)
+    if health.state == "missing":
         raise IndexMissingError(
             "索引がまだありません。`python -m ingest` を実行するか、アプリの「索引を作成」を押してください。"
         )
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                row = json.loads(line)
-                tokens = row.pop("tokens", [])
-                out.append((Chunk.from_dict(row), tokens))
-    return out
+    if not health.ok:
+        raise IndexDamagedError(health.message())
+    return rows
+
+
+def store_health(settings: Settings) -> StoreHealth:
+    """The health of the chunk store of `settings` (for status displays)."""
+    return inspect_store(data_paths(settings)["chunks"])[1]
+
+
+def _parse_row(raw: bytes) -> Row:
+    row = json.loads(raw.decode("utf-8"))
+    if not isinstance(row, dict) or not isinstance(row.get("chunk_id"), str):
+        raise TypeError("not a chunk")
+    tokens = row.pop("tokens", [])
+    if not isinstance(tokens, list):
+        raise TypeError("tokens are not a list")
+    return Chunk.from_dict(row), tokens
+
+
+def inspect_store(path: Path) -> tuple[list[Row], StoreHealth]:
+    """Every readable row of the chunk store at `path`, and whether the store is whole.
+
+    Damaged: a line that is not a chunk (a cut inside a line or a character), no rows, a store
+    the manifest next to it does not accept (checksum, or line count for old manifests), or a
+    manifest without its store. The store is read before the manifest: see `refresh.commit`.
+    """
+    path = Path(path)
+    manifest_path = path.with_name(MANIFEST_FILE)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        manifest = _read_manifest_file(manifest_path)
+        if manifest is None:
+            return [], StoreHealth("missing")
+        return [], StoreHealth("damaged", 0, manifest.chunks, f"{CHUNKS_FILE} がありません")
+    except OSError as exc:
+        return [], StoreHealth("damaged", 0, None, f"{CHUNKS_FILE} を読めません（{exc.strerror}）")
+    manifest = _read_manifest_file(manifest_path)
+    expected = manifest.chunks if manifest else None
+    sha = hashlib.sha256(data).hexdigest()
+    rows: list[Row] = []
+    bad: list[int] = []
+    raw_lines = data.split(b"\n")
+    for line_no, raw in enumerate(raw_lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            rows.append(_parse_row(raw))
+        except (ValueError, TypeError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            bad.append(line_no)
+    problem = ""
+    if bad and bad[0] == len(raw_lines):
+        problem = f"最後の行（{bad[0]} 行目）が途中で切れています"
+    elif bad:
+        problem = f"{bad[0]} 行目を読めません" + (f"（ほか {len(bad) - 1} 行）" if len(bad) > 1 else "")
+    elif not rows:
+        problem = "中身が空です"
+    elif manifest and manifest.accepted_sha256():
+        if sha not in manifest.accepted_sha256():
+            problem = "内容が manifest.json の記録と一致しません"
+    elif manifest and manifest.chunks and manifest.chunks != len(rows):
+        problem = "行数が manifest.json の記録と一致しません"
+    state = "damaged" if problem else "ok"
+    return rows, StoreHealth(state, len(rows), expected, problem, sha)
+
+
+def _read_manifest_file(path: Path) -> Manifest | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # absent or unreadable: treated as absent; the next ingest rewrites it
+    if not isinstance(data, dict):
+        return None
+    known = Manifest.__dataclass_fields__.keys()
+    return Manifest(**{k: v for k, v in data.items() if k in known})
 
 
 def read_manifest(settings: Settings) -> Manifest | None:
-    """The manifest of the current index, or None when there is none."""
-    path = data_paths(settings)["manifest"]
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None  # unreadable: treated as absent; the next ingest rewrites it
-    known = Manifest.__dataclass_fields__.keys()
-    return Manifest(**{k: v for k, v in data.items() if k in known})
+    """The manifest of the current index, or None when there is none (or it is unreadable)."""
+    return _read_manifest_file(data_paths(settings)["manifest"])
