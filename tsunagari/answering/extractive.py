@@ -2,65 +2,27 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from tsunagari.answering.followup import resolve
+from tsunagari.answering.intent import Intent, classify, spell_out
 from tsunagari.answering.question import NOT_FOUND, UNCLEAR, validate_question
 from tsunagari.answering.retrieve import Retriever, wants_many
+from tsunagari.answering.routes import (
+    Routed,
+    answer_comparison,
+    answer_enumeration,
+    answer_profile,
+    answer_source_fact,
+    direct_pattern,
+)
 from tsunagari.answering.scope import ScopeChecker, ScopeVerdict
+from tsunagari.answering.sentences import citations_for, score_quotes, select
 from tsunagari.config import Settings
 from tsunagari.domain import POINT_MARKS, POINT_REF, mentioned_points
-from tsunagari.japanese import split_sentences
+from tsunagari.indexing.catalogue import Entity
 from tsunagari.types import Answer, Citation, Filters, Hit
-
-
-@dataclass(frozen=True)
-class _Sentence:
-    hit: Hit
-    text: str
-    offset: int
-    score: float
-
-
-def _quotable(hit: Hit) -> list[tuple[str, int]]:
-    """Sentences of a chunk that carry content (not labels, headings or interviewer turns)."""
-    out = []
-    offset = 0
-    for line in hit.chunk.text.split("\n"):
-        line_start = offset
-        offset += len(line) + 1
-        if line.startswith(("＜", "～", "〜", "【", "ヒアリング者：", "■", "・自治体", "・国の",
-                            "・NPO")):
-            continue
-        if line == hit.chunk.case or (len(line) < 40 and line[:1].isdigit() and ". " in line):
-            continue  # a case label or a section heading
-        pos = line_start
-        for s in split_sentences(line):
-            start, pos = pos, pos + len(s)
-            t = s.strip()
-            if len(t) >= 12:
-                out.append((t, start + (len(s) - len(s.lstrip()))))
-    return out
-
-
-def _score_sentences(hits: Sequence[Hit], retriever: Retriever, query: str) -> list[_Sentence]:
-    """Score sentences by the query terms they (or their chunk's heading) share, idf-weighted."""
-    tokens = set(retriever.query_tokens(query))
-    out = []
-    for hit in hits:
-        prior = 1.0 / (1 + 0.35 * (hit.rank - 1))
-        c = hit.chunk
-        context = set(retriever.tokenizer(f"{c.section_title} {c.heading} {c.question}")) \
-            if retriever.tokenizer else set()
-        for text, offset in _quotable(hit):
-            stoks = set(retriever.tokenizer(text)) if retriever.tokenizer else set()
-            own = sum(retriever.idf.get(t, 1.0) for t in tokens & stoks)
-            inherited = 0.3 * sum(retriever.idf.get(t, 1.0) for t in (tokens & context) - stoks)
-            score = prior * (0.5 + (own + inherited) / math.sqrt(max(len(text), 20) / 20))
-            out.append(_Sentence(hit, text, offset, score))
-    return out
 
 
 def _label(hit: Hit) -> str:
@@ -75,67 +37,39 @@ def _label(hit: Hit) -> str:
     return f"{c.section} {c.section_title}".strip()
 
 
-def _select(sentences: list[_Sentence], limit: int, per_hit: int = 2,
-            floor: float = 0.4) -> list[_Sentence]:
-    """Best sentences, at most `per_hit` per chunk, none far below the best one.
-
-    The best sentence of the top-ranked passage is always kept: retrieval (which also
-    uses meaning, not only shared words) judged that passage the most relevant.
-    """
-    ordered = sorted(sentences, key=lambda s: -s.score)
-    first_rank = min((s.hit.rank for s in sentences), default=0)
-    top = [s for s in ordered if s.hit.rank == first_rank][:1]
-    chosen: list[_Sentence] = list(top)
-    count: dict[str, int] = {s.hit.chunk.chunk_id: 1 for s in top}
-    best = ordered[0].score if ordered else 0.0
-    for s in ordered:
-        if len(chosen) >= limit or s.score < best * floor:
-            break
-        cid = s.hit.chunk.chunk_id
-        if s in chosen or count.get(cid, 0) >= per_hit:
-            continue
-        chosen.append(s)
-        count[cid] = count.get(cid, 0) + 1
-    return chosen
-
-
 def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int,
-            query: str | None = None) -> tuple[str, tuple[Citation, ...]]:
+            query: str | None = None, fact: str = "") -> tuple[str, tuple[Citation, ...]]:
     """Extractive Markdown body: a lead, then quoted sentences grouped by case, with [n]."""
     wants_sources = any(w in question for w in ("出典", "報告書", "引用", "ページ"))
     quotable = [h for h in hits if h.chunk.kind != "table" or wants_sources]
     # Words that only name a point (「ポイント⑤」) say where to look, not what to quote.
-    scored = _score_sentences(quotable, retriever, POINT_REF.sub(" ", query or question))
+    scored = score_quotes(quotable, retriever, POINT_REF.sub(" ", query or question))
     if wants_many(question):
         # A question about several cases: one sentence per passage, from more passages.
-        chosen = _select(scored, limit, per_hit=1, floor=0.25)
+        chosen = select(scored, limit, per_hit=1, floor=0.25)
     else:
-        chosen = _select(scored, limit)
+        chosen = select(scored, limit)
     # Keep the retrieval order of chunks, and document order of sentences within a chunk.
     chosen.sort(key=lambda s: (s.hit.rank, s.offset))
-    numbers: dict[str, int] = {}
-    citations: list[Citation] = []
+    citations, numbers = citations_for(chosen)
     groups: dict[str, list[str]] = {}
     for s in chosen:
-        c = s.hit.chunk
-        if c.chunk_id not in numbers:
-            numbers[c.chunk_id] = len(numbers) + 1
-            quoted = [x for x in chosen if x.hit.chunk.chunk_id == c.chunk_id]
-            # `page`: where the first quote stands; `pages`: every page of the passage.
-            citations.append(Citation(n=numbers[c.chunk_id], chunk=c,
-                                      text="".join(x.text for x in quoted),
-                                      page=c.page_at(quoted[0].offset), pages=c.pages))
-        groups.setdefault(_label(s.hit), []).append(f"{s.text}[{numbers[c.chunk_id]}]")
+        groups.setdefault(_label(s.hit), []).append(f"{s.text}[{numbers[s.hit.chunk.chunk_id]}]")
     labels = [lab.split("（")[0] for lab in groups]
     lead_names = "、".join(dict.fromkeys(labels[:3]))
     lines = [f"資料では、{lead_names}について次の記述があります。", ""]
+    pattern = direct_pattern(fact)
+    direct = next((s for s in sorted(chosen, key=lambda s: -s.score)
+                   if pattern and pattern.search(s.text)), None) if pattern else None
+    if direct is not None:  # a direct question: the sentence that answers it comes first
+        lines = [f"{direct.text}[{numbers[direct.hit.chunk.chunk_id]}]", ""]
     for label, quotes in groups.items():
         heading = next((s.hit.chunk.heading.split(" ")[0] for s in chosen
                         if _label(s.hit) == label and s.hit.chunk.heading), "")
         lines.append(f"**{label}**" + (f" {heading}" if heading else ""))
         lines.extend(f"- {q}" for q in quotes)
         lines.append("")
-    return "\n".join(lines).strip(), tuple(citations)
+    return "\n".join(lines).strip(), citations
 
 
 def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
@@ -188,22 +122,74 @@ class ExtractiveAnswerer:
             # Greetings, thanks or a lone symbol: nothing to look up.
             return Answer(q, UNCLEAR, True, (), (), resolved.question, notices=self.notices)
         k = k or settings.top_k
-        hits = self.retriever.search(resolved.question, k=k, filters=merged)
+        intent = classify(resolved.question, self.retriever.catalogue)
+        query = intent.query if intent.negated else resolved.question
+        hits = self._search(query, k, merged, intent)
         if not hits and not merged.is_empty() and resolved.entity:
-            hits = self.retriever.search(resolved.question, k=k, filters=filters or Filters())
-        verdict = self.checker.check(q, [h.chunk.text for h in hits[:3]])
+            hits = self._search(query, k, filters or Filters(), intent)
+        verdict = self.checker.check(spell_out(q, self.retriever.catalogue),
+                                     [h.chunk.text for h in hits[:3]])
         if verdict.abstain or not hits:
             return Answer(q, decline(verdict, hits[: settings.top_k]), True, (), tuple(hits),
                           resolved.question, notices=self.notices)
+        routed = self._route(intent, hits, merged) if not _user_filtered(filters) else None
+        if routed is not None:
+            ranked = _merge_hits(routed.hits, hits)
+            return Answer(q, routed.body, False, routed.citations, ranked, resolved.question,
+                          notices=self.notices)
         text, citations = compose(q, hits[: settings.top_k], self.retriever,
-                                  settings.answer_sentences, query=resolved.question)
+                                  settings.answer_sentences, query=query, fact=intent.fact)
         return Answer(q, text, False, citations, tuple(hits), resolved.question,
                       notices=self.notices)
+
+    def _search(self, query: str, k: int, filters: Filters, intent: Intent) -> list[Hit]:
+        """Hybrid search; with a negation, passages of the excluded cases are left out."""
+        if not intent.excluded_entities and not intent.excluded:
+            return self.retriever.search(query, k=k, filters=filters)
+        hits = self.retriever.search(query, k=k + 10, filters=filters)
+        catalogue = self.retriever.catalogue
+        kept = [h for h in hits if not _excluded(catalogue.of_chunk(h.chunk), intent)]
+        return [replace(h, rank=i) for i, h in enumerate(kept[:k], start=1)]
+
+    def _route(self, intent: Intent, hits: list[Hit], filters: Filters) -> Routed | None:
+        limit = self.settings.answer_sentences
+        if intent.kind == "enumerate":
+            return answer_enumeration(intent, self.retriever, limit)
+        if intent.kind == "compare":
+            return answer_comparison(intent, self.retriever, limit)
+        if intent.kind == "profile":
+            return answer_profile(intent, self.retriever, limit)
+        if intent.kind == "fact" and intent.fact in ("page", "source"):
+            return answer_source_fact(intent, self.retriever, hits, limit)
+        return None
 
     def stream(self, question: str, history: Sequence[object] | None = None,
                filters: Filters | None = None, k: int | None = None) -> Iterator[Answer]:
         """The extractive answer is whole at once: the stream is just the final Answer."""
         yield self.ask(question, history, filters, k)
+
+
+def _user_filtered(filters: Filters | None) -> bool:
+    """Filters chosen by the user (sidebar, CLI) keep the plain passage answer."""
+    return filters is not None and not filters.is_empty()
+
+
+def _excluded(entity: Entity | None, intent: Intent) -> bool:
+    if entity is None:
+        return False
+    return entity in intent.excluded_entities or (bool(intent.excluded)
+                                                   and intent.excluded.hits(entity))
+
+
+def _merge_hits(first: Sequence[Hit], rest: Sequence[Hit]) -> tuple[Hit, ...]:
+    """The routed hits, then the other retrieved ones, ranked 1..n."""
+    out: list[Hit] = []
+    seen: set[str] = set()
+    for h in [*first, *rest]:
+        if h.chunk.chunk_id not in seen:
+            seen.add(h.chunk.chunk_id)
+            out.append(replace(h, rank=len(out) + 1))
+    return tuple(out)
 
 
 def _merge_filters(user: Filters, implied: Filters) -> Filters:

@@ -32,10 +32,11 @@ _WHO = re.compile(r"誰|だれ|どなた|どんな立場|どの課|どこの課|
 _REGION = re.compile(r"(北海道|東北|関東|中部|北陸|東海|近畿|関西|中国|四国|九州|沖縄)(?:地方)?")
 _SIZE = re.compile(r"小都市|小さな(?:市|町|自治体)|小規模な?(?:市|町|自治体)|大都市|中都市")
 _COLUMN_WORDS = re.compile(r"コラム|ヒアリング|インタビュー")
-_CHAPTER2_WORDS = re.compile(r"第\s*2\s*章|アクション事例|事例集")
+_CHAPTER2_WORDS = re.compile(r"第\s*2\s*章|アクション事例")
 # Negation and contrast: the phrase before the marker is what the user does NOT want.
 _NEGATION = re.compile(
-    r"([^、。？?！!]{1,40}?)(?:ではなく|じゃなく|でなく|以外(?:の|で|に)?|を除(?:いて|く)|は除(?:いて|く))"
+    r"([^、。？?！!]{1,40}?)(?:ではなく|じゃなく|でなく|でもない|でもなく|ではない|以外(?:の|で|に)?|"
+    r"を除(?:いて|く)|は除(?:いて|く))"
 )
 # 〜ずに / 〜せずに describe the wanted case by what it did not do: reworded with NEGATION_HINTS.
 _WITHOUT = re.compile(r"([^、。？?！!]{1,20}?)(?:せずに|ずに|せず)")
@@ -66,7 +67,8 @@ class Conditions:
                 and (not self.regions or any(r in e.region for r in self.regions))
                 and (not self.sizes or e.size in self.sizes)
                 and (not self.points or bool(self.points & set(e.points)))
-                and (not self.reports or any(r in s for r in self.reports for s, _ in e.sources))
+                and (not self.reports or any(r in _norm(s) for r in self.reports
+                                             for s, _ in e.sources))
                 and (not self.kinds or e.kind in self.kinds))
 
     def hits(self, e: Entity) -> bool:
@@ -75,8 +77,13 @@ class Conditions:
                 or any(r in e.region for r in self.regions)
                 or (bool(self.sizes) and e.size in self.sizes)
                 or bool(self.points & set(e.points))
-                or any(r in s for r in self.reports for s, _ in e.sources)
+                or any(r in _norm(s) for r in self.reports for s, _ in e.sources)
                 or (bool(self.kinds) and e.kind in self.kinds))
+
+
+def _norm(report: str) -> str:
+    """A report title as questions write it (the report types 第ニ次 with a katakana ニ)."""
+    return report.replace("第ニ次", "第二次")
 
 
 @dataclass(frozen=True)
@@ -117,26 +124,48 @@ def _conditions(text: str, catalogue: Catalogue) -> Conditions:
         sizes.add("大都市" if "大" in word else "中都市" if "中" in word else "小都市")
     known_regions = {e.region for e in catalogue.entities if e.region}
     regions = {r for r in regions if any(r in k for k in known_regions)}
-    reports = {name for name in _report_names(catalogue) if name in text}
+    reports = {full for name, full in _report_names(catalogue).items() if name in text}
+    for qualifier in ("第一次", "第二次"):
+        if reports and qualifier in text:
+            reports = {f"{r}（{qualifier}" for r in reports}
     kinds = set()
     if _COLUMN_WORDS.search(text):
         kinds.add("column")
-    if _CHAPTER2_WORDS.search(text) and "コラム" not in text:
+    if _CHAPTER2_WORDS.search(text):
         kinds.add("case")
+    if len(kinds) == 2 or re.search(r"両方|どちらも|含めて", text):
+        kinds = set()  # "chapter 2 and the columns": no restriction
+    if reports:  # 「（東北、関東…）」 after a report's name says what the report covers
+        regions = set()
     return Conditions(frozenset(bodies), frozenset(regions), frozenset(sizes),
                       frozenset(mentioned_points(text)), frozenset(reports), frozenset(kinds))
 
 
-def _report_names(catalogue: Catalogue) -> set[str]:
-    """Short names of the original reports (e.g. 日本総合研究所, 野村総合研究所)."""
-    names = set()
+def spell_out(question: str, catalogue: Catalogue) -> str:
+    """A question with short names of the original reports' authors written out (日本総研 →
+    日本総合研究所), so that the scope check finds them in the reports.
+
+    >>> spell_out("日本総研の報告書", Catalogue(()))
+    '日本総研の報告書'
+    """
+    for short, full in _report_names(catalogue).items():
+        if short != full and short in question:
+            question = question.replace(short, full)
+    return question
+
+
+def _report_names(catalogue: Catalogue) -> dict[str, str]:
+    """Names of the original reports' authors as a question may write them → the name in the
+    report (株式会社日本総合研究所 → 日本総合研究所, also 日本総研)."""
+    names: dict[str, str] = {}
     for e in catalogue.entities:
         for report, _ in e.sources:
             for m in re.finditer(r"株式会社([^（「]+)", report):
-                names.add(m.group(1))
-    aliases = {"日本総研": "日本総合研究所", "野村総研": "野村総合研究所",
-               "NTTデータ経営研究所": "エヌ・ティ・ティ・データ経営研究所"}
-    return names | {a for a, full in aliases.items() if full in names}
+                full = m.group(1)
+                names[full] = full
+                short = re.sub(r"総合研究所$", "総研", full)
+                names.setdefault(short, full)
+    return names
 
 
 def _terms(text: str) -> tuple[tuple[str, ...], ...]:
@@ -167,13 +196,10 @@ def classify(question: str, catalogue: Catalogue) -> Intent:
     excluded = Conditions()
     excluded_entities: list[Entity] = []
     for m in _NEGATION.finditer(question):
-        phrase = m.group(1)
-        # The negated span: from the last particle-bounded clause start before the marker.
-        span = re.split(r"[はがをにでもと、]", phrase)[-1] or phrase
+        span = m.group(1)
         negated.append(span)
         query = query.replace(m.group(0), " ", 1)
-        ex = _conditions(span, catalogue)
-        excluded = _union(excluded, ex)
+        excluded = _union(excluded, _conditions(span, catalogue))
         excluded_entities += catalogue.find(span)
     for m in _WITHOUT.finditer(query):
         hint = next((v for k, v in NEGATION_HINTS.items() if k in m.group(1)), "")
@@ -183,6 +209,10 @@ def classify(question: str, catalogue: Catalogue) -> Intent:
     wanted_text = query
     entities = tuple(e for e in catalogue.find(wanted_text) if e not in excluded_entities)
     conditions = _conditions(wanted_text, catalogue)
+    # What is asked for cannot also be excluded («関東の県は除いて、それ以外の都道府県»).
+    excluded = Conditions(excluded.bodies - conditions.bodies, excluded.regions - conditions.regions,
+                          excluded.sizes - conditions.sizes, excluded.points - conditions.points,
+                          excluded.reports - conditions.reports, excluded.kinds - conditions.kinds)
     terms = _terms(wanted_text)
     fact = ("page" if _PAGE.search(question) else "source" if _SOURCE.search(question)
             else "count" if _COUNT.search(question) else "who" if _WHO.search(question)

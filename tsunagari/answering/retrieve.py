@@ -12,6 +12,7 @@ import numpy as np
 from tsunagari.answering.followup import find_entities
 from tsunagari.config import Settings
 from tsunagari.domain import canonical_municipality, expand, mentioned_points, topic_points
+from tsunagari.indexing.catalogue import Entity, build_catalogue
 from tsunagari.indexing.store import data_paths, load_chunks_with_tokens
 from tsunagari.indexing.vectors import vector_store
 from tsunagari.japanese import Tokenizer, default_tokenizer
@@ -62,6 +63,7 @@ class Retriever:
         # Derived once per index, not per question.
         self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self.known_entities = sorted({c.municipality for c in self.chunks if c.municipality})
+        self.catalogue = build_catalogue(self.chunks)
         self._titles = {c.section: t for c in self.chunks if 2 <= len(t := _short_title(c)) <= 12}
 
     @classmethod
@@ -77,6 +79,14 @@ class Retriever:
         idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         return cls(settings, [c for c, _ in rows], bm25, embedder,
                    tokenizer or default_tokenizer(), idf)
+
+    def entity_chunks(self, entity: Entity) -> list[Chunk]:
+        """Every passage of a case or column, in document order."""
+        return [self.chunks[self.by_id[cid]] for cid in entity.chunk_ids if cid in self.by_id]
+
+    def entity_text(self, entity: Entity) -> str:
+        """All text of a case or column (for term look-ups)."""
+        return "\n".join(c.text for c in self.entity_chunks(entity))
 
     @property
     def dense_enabled(self) -> bool:

@@ -1,0 +1,245 @@
+"""Answers at the grain the question asks for: every qualifying case, entities side by side, one
+entity's profile, or a page or source fact from the metadata.
+
+Each route retrieves with the same `Retriever` and quotes verbatim sentences with `[n]` markers;
+`extractive.py` picks the route from the question's `Intent`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tsunagari.answering.intent import Intent
+from tsunagari.answering.retrieve import Retriever
+from tsunagari.answering.sentences import Quote, best_quotes, citations_for
+from tsunagari.domain import POINT_MARKS, topic_points
+from tsunagari.indexing.catalogue import Entity
+from tsunagari.types import Citation, Filters, Hit
+
+MAX_ENTITIES = 20
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A routed answer: its Markdown body, citations and the hits it stands on."""
+
+    body: str
+    citations: tuple[Citation, ...]
+    hits: tuple[Hit, ...]
+
+
+def entity_filters(entity: Entity) -> Filters:
+    """The retrieval filter that keeps one entity's passages."""
+    if entity.kind == "column":
+        return Filters(column=entity.key)
+    return Filters(municipality=entity.key)
+
+
+def _short_points(entity: Entity) -> str:
+    return "".join(POINT_MARKS[p - 1] for p in entity.points if 1 <= p <= 5)
+
+
+def _entity_line(entity: Entity) -> str:
+    points = _short_points(entity)
+    return f"**{entity.label}**" + (f"（ポイント{points}）" if points else "")
+
+
+# --------------------------------------------------------------------------- enumerate
+
+
+def qualifying(intent: Intent, retriever: Retriever) -> list[Entity]:
+    """Every entity that meets the question's conditions (metadata and content terms).
+
+    Metadata conditions (kind of body, region, size, points, original report, chapter or
+    column) are exact; a content term (社協, 大学, 情報交換会…) qualifies an entity whose
+    passages use one of its words. A question with neither ranks entities by relevance and
+    keeps those close to the best (case-level ranking with a threshold).
+    """
+    catalogue = retriever.catalogue
+    conditions = intent.conditions
+    terms = intent.terms
+    if not conditions.points and "ポイント" in intent.query:
+        points = topic_points(intent.query)
+        if points:  # 「…を味方につけるポイント」: the point's cases, whatever words they use
+            conditions = type(conditions)(conditions.bodies, conditions.regions,
+                                          conditions.sizes, frozenset(points),
+                                          conditions.reports, conditions.kinds)
+            terms = ()
+    candidates = [e for e in catalogue.entities
+                  if conditions.match(e) and not (intent.excluded and intent.excluded.hits(e))
+                  and e not in intent.excluded_entities]
+    if terms:
+        texts = {e.key: retriever.entity_text(e) for e in candidates}
+        return [e for e in candidates
+                if all(any(w in texts[e.key] for w in group) for group in terms)]
+    if conditions or intent.excluded or intent.excluded_entities:
+        if not conditions.points and (points := topic_points(intent.query)):
+            narrowed = [e for e in candidates if points & set(e.points)]
+            return narrowed or candidates
+        return candidates
+    return _relevant(intent, retriever, candidates)
+
+
+def _relevant(intent: Intent, retriever: Retriever, candidates: list[Entity]) -> list[Entity]:
+    """Entities ranked by their best passage; those within reach of the best one qualify."""
+    allowed = {e.key for e in candidates}
+    hits = retriever.search(intent.query, k=40)
+    best: dict[str, float] = {}
+    for h in hits:
+        e = retriever.catalogue.of_chunk(h.chunk)
+        if e is not None and e.key in allowed and e.key not in best:
+            best[e.key] = h.score
+    if not best:
+        return []
+    top = max(best.values())
+    keep = [k for k, s in best.items() if s >= top * 0.6][:8]
+    return [e for e in candidates if e.key in keep]
+
+
+def answer_enumeration(intent: Intent, retriever: Retriever, limit: int) -> Routed | None:
+    entities = qualifying(intent, retriever)[:MAX_ENTITIES]
+    if not entities:
+        return None
+    query = intent.query
+    quotes: list[tuple[Entity, list[Quote]]] = []
+    for e in entities:
+        hits = retriever.search(query, k=3, filters=entity_filters(e))
+        if intent.terms:  # the passage that uses the term, when one does
+            hits = sorted(hits, key=lambda h: not any(
+                w in h.chunk.text for g in intent.terms for w in g))
+        quotes.append((e, best_quotes(hits[:2], retriever, query, 1, terms=intent.terms)))
+    quotes = [(e, q) for e, q in quotes if q]
+    if not quotes:
+        return None
+    citations, numbers = citations_for([q for _, qs in quotes for q in qs])
+    lines = [f"該当する事例は{len(quotes)}件です。", ""]
+    for e, qs in quotes:
+        lines.append(_entity_line(e))
+        lines.extend(f"- {q.text}[{numbers[q.hit.chunk.chunk_id]}]" for q in qs)
+        lines.append("")
+    hits = tuple(_renumber([q.hit for _, qs in quotes for q in qs]))
+    return Routed("\n".join(lines).strip(), citations, hits)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def answer_comparison(intent: Intent, retriever: Retriever, limit: int) -> Routed | None:
+    """One retrieval per named entity, shown side by side in a table."""
+    topic = intent.query
+    for e in intent.entities:
+        for name in e.names:
+            topic = topic.replace(name, " ")
+    rows: list[tuple[Entity, list[Quote]]] = []
+    for e in intent.entities[:4]:
+        hits = retriever.search(topic, k=3, filters=entity_filters(e))
+        rows.append((e, best_quotes(hits, retriever, topic, 2)))
+    if sum(1 for _, q in rows if q) < 2:
+        return None
+    citations, numbers = citations_for([q for _, qs in rows for q in qs])
+    names = "と".join(e.key for e, _ in rows)
+    lines = [f"{names}の取り組みを、資料の記述で並べます。", "",
+             "| 事例 | 資料の記述 | 本資料のページ |", "|---|---|---|"]
+    for e, qs in rows:
+        if not qs:
+            lines.append(f"| {e.key} | この観点の記述は見つかりませんでした | |")
+            continue
+        text = " ".join(f"{_cell(q.text)}[{numbers[q.hit.chunk.chunk_id]}]" for q in qs)
+        pages = "、".join(dict.fromkeys(str(q.hit.chunk.page_at(q.offset)) for q in qs))
+        lines.append(f"| {_cell(e.label)} | {text} | p.{pages} |")
+    hits = tuple(_renumber([q.hit for _, qs in rows for q in qs]))
+    return Routed("\n".join(lines), citations, hits)
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell (no pipes or line breaks)."""
+    return text.replace("|", "｜").replace("\n", " ")
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def answer_profile(intent: Intent, retriever: Retriever, limit: int) -> Routed | None:
+    """What the report says about one entity: its facts, then one quote per heading."""
+    entity = intent.entities[0]
+    chunks = retriever.entity_chunks(entity)
+    if not chunks:
+        return None
+    topic = intent.query
+    for name in entity.names:
+        topic = topic.replace(name, " ")
+    hits = [Hit(c, 1.0, i + 1) for i, c in enumerate(chunks)]
+    by_heading: dict[str, list[Hit]] = {}
+    for h in hits:
+        by_heading.setdefault(h.chunk.heading.split(" ")[0] or h.chunk.section, []).append(h)
+    quotes: list[Quote] = []
+    for group in by_heading.values():
+        quotes += best_quotes(group, retriever, f"{topic} {group[0].chunk.heading}", 1)
+        if len(quotes) >= max(limit, 6):
+            break
+    if not quotes:
+        return None
+    citations, numbers = citations_for(quotes)
+    first = numbers[quotes[0].hit.chunk.chunk_id]
+    pages = f"{entity.pages[0]}–{entity.pages[-1]}" if len(entity.pages) > 1 else \
+        str(entity.pages[0])
+    lines = [f"**{entity.label}**は、本資料では{entity.describe()}として p.{pages} で紹介されています"
+             f"[{first}]。", "", "主な取り組み（見出しごとに資料から引用）："]
+    for q in quotes:
+        head = q.hit.chunk.heading.split(" ")[0]
+        lines.append(f"- {head + ' ' if head else ''}{q.text}[{numbers[q.hit.chunk.chunk_id]}]")
+    used = [q.hit for q in quotes]
+    return Routed("\n".join(lines), citations, tuple(_renumber(used)))
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def answer_source_fact(intent: Intent, retriever: Retriever, hits: Sequence[Hit],
+                       limit: int) -> Routed | None:
+    """Where something is written: the page of this report, or the original report and page."""
+    if intent.entities:
+        entity = intent.entities[0]
+        scoped = retriever.search(intent.query, k=3, filters=entity_filters(entity))
+        hits = scoped or hits
+    quotes = best_quotes(list(hits[:3]), retriever, intent.query, 1)
+    if not quotes:
+        return None
+    q = quotes[0]
+    citations, numbers = citations_for([q])
+    n = numbers[q.hit.chunk.chunk_id]
+    c = q.hit.chunk
+    who = intent.entities[0].key if intent.entities else "この記述"
+    if intent.fact == "source" and c.source_report:
+        lead = f"{who}の事例の元の報告書は{c.source_report}の p.{c.source_page} です[{n}]。"
+    else:
+        lead = f"{who}についての記述は本資料の p.{c.page_at(q.offset)} にあります[{n}]。"
+    body = "\n".join([lead, "", f"- {q.text}[{n}]"])
+    return Routed(body, citations, tuple(_renumber([q.hit, *[h for h in hits
+                                                              if h.chunk != q.hit.chunk]])))
+
+
+_DIRECT = {
+    "count": re.compile(r"[0-9０-９一二三四五六七八九十百]+\s*(?:か所|箇所|カ所|回|件|人|名|団体|つ|年|か月|ヶ月|課|局|校|圏域|地域)"),
+    "when": re.compile(r"[0-9０-９]+年|令和|平成|[0-9０-９]+月|年度|以前|当初|最初"),
+    "who": re.compile(r"氏|教授|先生|市長|知事|課長|部長|担当者|職員|委員|団体|協議会|法人"),
+}
+
+
+def direct_pattern(fact: str) -> re.Pattern[str] | None:
+    """The pattern a sentence that answers a count, date or person question contains."""
+    return _DIRECT.get(fact)
+
+
+def _renumber(hits: Sequence[Hit]) -> list[Hit]:
+    """Hits in the order given, de-duplicated, ranked 1..n."""
+    out: list[Hit] = []
+    seen: set[str] = set()
+    for h in hits:
+        if h.chunk.chunk_id in seen:
+            continue
+        seen.add(h.chunk.chunk_id)
+        out.append(Hit(h.chunk, h.score, len(out) + 1, h.bm25_rank, h.dense_rank))
+    return out
