@@ -74,3 +74,44 @@ def report_pages(town: str, topic: str, n_pages: int = 2) -> list[list[str]]:
             f"{town}では、第{i + 1}段階として{topic}の担い手を地域で育てる研修を行った。",
         ])
     return pages
+
+
+def make_raw_docx(path: Path, body_xml: str, *, styles_xml: bytes | None = None,
+                  drop: tuple[str, ...] = ()) -> Path:
+    """A .docx whose body is `body_xml` (WordprocessingML with the `w:` prefix), in python-docx's
+    default package; `styles_xml` replaces word/styles.xml, `drop` leaves parts out."""
+    import zipfile
+
+    import docx
+
+    buf = io.BytesIO()
+    docx.Document().save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    xml = src.read("word/document.xml").decode("utf-8")
+    start = xml.index("<w:body>") + len("<w:body>")
+    end = xml.index("<w:sectPr")
+    document = (xml[:start] + body_xml + xml[end:]).encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            if info.filename in drop:
+                continue
+            data = src.read(info.filename)
+            if info.filename == "word/document.xml":
+                data = document
+            elif info.filename == "word/styles.xml" and styles_xml is not None:
+                data = styles_xml
+            out.writestr(info.filename, data)
+    return path
+
+
+def make_long_docx(path: Path, n_paragraphs: int, heading_every: int = 0) -> Path:
+    """A small .docx with `n_paragraphs` one-character paragraphs (every `heading_every`-th a
+    'Heading 1'), like the 68 KB / 100k-paragraph file that once took minutes to read."""
+    paras = []
+    for i in range(n_paragraphs):
+        if heading_every and i % heading_every == 0:
+            paras.append(f'<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr>'
+                         f'<w:r><w:t>見出し{i}</w:t></w:r></w:p>')
+        else:
+            paras.append(f"<w:p><w:r><w:t>{i % 10}</w:t></w:r></w:p>")
+    return make_raw_docx(path, "".join(paras))

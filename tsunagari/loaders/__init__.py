@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from tsunagari.errors import InputError
+from tsunagari.loaders.base import DEFAULT_LIMITS, LoadLimits
 from tsunagari.loaders.pdf import read_pdf
 from tsunagari.loaders.sidecar import SIDECAR_SUFFIXES, read_sidecar
 from tsunagari.loaders.textfile import read_text
@@ -13,8 +14,8 @@ from tsunagari.loaders.word import read_docx
 from tsunagari.types import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx")
-__all__ = ["SIDECAR_SUFFIXES", "SUPPORTED_SUFFIXES", "content_hash", "load_bytes", "load_document",
-           "read_sidecar"]
+__all__ = ["SIDECAR_SUFFIXES", "SUPPORTED_SUFFIXES", "LoadLimits", "content_hash", "load_bytes",
+           "load_document", "read_sidecar"]
 
 
 def content_hash(data: bytes) -> str:
@@ -22,8 +23,10 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_bytes(name: str, data: bytes, meta: dict | None = None, path: str = "") -> Document:
-    """A Document from a file's bytes; raises InputError (Japanese, naming the file)."""
+def load_bytes(name: str, data: bytes, meta: dict | None = None, path: str = "",
+               limits: LoadLimits = DEFAULT_LIMITS) -> Document:
+    """A Document from a file's bytes; raises InputError (Japanese, naming the file) and no other
+    exception for any bytes, including files past the caps in `limits`."""
     suffix = Path(name).suffix.lower()
     meta = meta or {}
     if not data.strip():
@@ -31,7 +34,7 @@ def load_bytes(name: str, data: bytes, meta: dict | None = None, path: str = "")
     if suffix == ".pdf":
         loaded = read_pdf(name, data)
     elif suffix == ".docx":
-        loaded = read_docx(name, data)
+        loaded = read_docx(name, data, limits)
     elif suffix in (".txt", ".md"):
         loaded = read_text(name, data, markdown=suffix == ".md")
     else:
@@ -54,8 +57,9 @@ def load_bytes(name: str, data: bytes, meta: dict | None = None, path: str = "")
     )
 
 
-def load_document(path: Path, meta: dict | None = None) -> Document:
+def load_document(path: Path, meta: dict | None = None,
+                  limits: LoadLimits = DEFAULT_LIMITS) -> Document:
     """Load one report file with its sidecar metadata (read from disk unless given)."""
     path = Path(path)
     meta = read_sidecar(path) if meta is None else meta
-    return load_bytes(path.name, path.read_bytes(), meta, str(path))
+    return load_bytes(path.name, path.read_bytes(), meta, str(path), limits)

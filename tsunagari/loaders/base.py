@@ -16,6 +16,18 @@ class Loaded:
     first_page: int = 1
 
 
+@dataclass(frozen=True)
+class LoadLimits:
+    """What one report file may cost to read; past a cap the file is refused with a Japanese
+    InputError naming it (a hostile or broken file must not exhaust CPU or memory)."""
+
+    max_paragraphs: int = 200_000  # Word paragraphs, body and table cells together
+    max_unzipped_mb: float = 64.0  # the .docx parts that are read (document, styles), unzipped
+
+
+DEFAULT_LIMITS = LoadLimits()
+
+
 def first_heading(text: str, limit: int = 60) -> str:
     """The first Markdown heading of a text, or ''.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections import Counter
 
@@ -14,15 +15,16 @@ _JUNK_TITLE = re.compile(r"^(?:Microsoft (?:Word|PowerPoint) - |untitled|無題)
 
 
 def _open(name: str, data: bytes):
-    import logging
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # we report problems ourselves
+    # We report problems ourselves; pypdf logs damaged fonts at ERROR with whole encoding tables.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, IndexError) as exc:
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many types on damaged files
+        if b"/Encrypt" in data:  # e.g. NotImplementedError for an unknown encryption version
+            raise InputError(f"{name} はパスワードで保護されているか、対応していない方式で暗号化されて"
+                             "いるため読み込めません。保護を解除した PDF を置いてください。") from exc
         raise InputError(
             f"{name} は PDF として読み込めません（ファイルが壊れている可能性があります）。"
         ) from exc
