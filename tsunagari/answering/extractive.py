@@ -115,7 +115,7 @@ class ExtractiveAnswerer:
             filters: Filters | None = None, k: int | None = None) -> Answer:
         settings = self.settings
         q = validate_question(question, settings.max_question_chars)
-        resolved = resolve(q, history, self.known)
+        resolved = resolve(q, history, self.known, self.retriever.catalogue)
         merged = _merge_filters(filters or Filters(), resolved.filters)
         if not (self.checker.content_words(resolved.question) or mentioned_points(q)
                 or resolved.entity):
@@ -127,7 +127,9 @@ class ExtractiveAnswerer:
         hits = self._search(query, k, merged, intent)
         if not hits and not merged.is_empty() and resolved.entity:
             hits = self._search(query, k, filters or Filters(), intent)
-        verdict = self.checker.check(spell_out(q, self.retriever.catalogue),
+        # A follow-up is judged with the entity it refers to (その県は… → 岐阜県は…).
+        asked = resolved.question if resolved.entity else q
+        verdict = self.checker.check(spell_out(asked, self.retriever.catalogue),
                                      [h.chunk.text for h in hits[:3]])
         if verdict.abstain or not hits:
             return Answer(q, decline(verdict, hits[: settings.top_k]), True, (), tuple(hits),

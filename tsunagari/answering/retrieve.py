@@ -58,6 +58,7 @@ class Retriever:
     tokenizer: Tokenizer | None = None
     idf: dict[str, float] = field(default_factory=dict)
     _store: object | None = None
+    _vectors: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Derived once per index, not per question.
@@ -110,9 +111,20 @@ class Retriever:
         order = np.argsort(-scores, kind="stable")[:n]
         return [int(i) for i in order if scores[i] > 0]
 
+    def query_vector(self, query: str) -> list[float]:
+        """The query's embedding, computed once per question text (the answer routes search
+        the same question once per case)."""
+        vector = self._vectors.get(query)
+        if vector is None:
+            if len(self._vectors) >= 256:
+                self._vectors.clear()
+            vector = self._vectors[query] = self.embedder.embed_query(query)
+        return vector
+
     def dense_ranking(self, query: str, filters: Filters, n: int) -> list[str]:
         where = _where(filters)
-        docs = self._vector_store().similarity_search(query, k=n, filter=where)
+        docs = self._vector_store().similarity_search_by_vector(
+            self.query_vector(query), k=n, filter=where)
         return [d.metadata.get("chunk_id", "") for d in docs]
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,

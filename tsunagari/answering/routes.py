@@ -205,6 +205,9 @@ def answer_source_fact(intent: Intent, retriever: Retriever, hits: Sequence[Hit]
         scoped = retriever.search(intent.query, k=3, filters=entity_filters(entity))
         hits = scoped or hits
     quotes = best_quotes(list(hits[:3]), retriever, intent.query, 1)
+    if intent.fact == "source" and intent.entities:
+        row = _source_row(intent.entities[0], retriever)
+        quotes = [row] if row is not None else quotes
     if not quotes:
         return None
     q = quotes[0]
@@ -212,13 +215,36 @@ def answer_source_fact(intent: Intent, retriever: Retriever, hits: Sequence[Hit]
     n = numbers[q.hit.chunk.chunk_id]
     c = q.hit.chunk
     who = intent.entities[0].key if intent.entities else "この記述"
-    if intent.fact == "source" and c.source_report:
-        lead = f"{who}の事例の元の報告書は{c.source_report}の p.{c.source_page} です[{n}]。"
+    report = c.source_report or (intent.entities[0].sources[0] if intent.entities and
+                                 intent.entities[0].sources else ("", ""))[0]
+    page = c.source_page or (intent.entities[0].sources[0][1] if report and intent.entities
+                             and intent.entities[0].sources else "")
+    if intent.fact == "source" and report:
+        lead = f"{who}の事例の元の報告書は{report}の p.{page} です（表 2-6）[{n}]。" \
+            if c.kind == "table" else f"{who}の事例の元の報告書は{report}の p.{page} です[{n}]。"
     else:
         lead = f"{who}についての記述は本資料の p.{c.page_at(q.offset)} にあります[{n}]。"
     body = "\n".join([lead, "", f"- {q.text}[{n}]"])
     return Routed(body, citations, tuple(_renumber([q.hit, *[h for h in hits
                                                               if h.chunk != q.hit.chunk]])))
+
+
+def _source_row(entity: Entity, retriever: Retriever) -> Quote | None:
+    """The row of the table of original reports (table 2-6) that names the entity."""
+    for chunk in retriever.chunks:
+        if chunk.kind != "table":
+            continue
+        offset = 0
+        for line in chunk.text.split("\n"):
+            if any(name in line for name in (entity.key, *_report_spellings(entity))):
+                return Quote(Hit(chunk, 1.0, 1), line, offset, 1.0)
+            offset += len(line) + 1
+    return None
+
+
+def _report_spellings(entity: Entity) -> tuple[str, ...]:
+    """How the table may spell the entity (the report's own misspelling of a case name)."""
+    return tuple(c.split("：", 1)[-1] for c in entity.cases if "：" in c)
 
 
 _DIRECT = {

@@ -36,13 +36,14 @@ class Quote:
     score: float = 0.0
 
 
-def quotable(hit: Hit) -> list[tuple[str, int]]:
-    """Sentences of a chunk that carry content, each with the sentence it depends on.
+def quotable(hit: Hit) -> list[tuple[str, int, str]]:
+    """Sentences of a chunk that carry content: (quote, offset, the sentence itself). A sentence
+    that leans on the one before is quoted with it; it is scored on its own words.
 
     >>> from tsunagari.types import Chunk
-    >>> c = Chunk("c", "d", "t", "＜見出し＞\\n会議を新設した。その際に、庁外の団体も招いた。", (6,))
-    >>> quotable(Hit(c, 1.0, 1))
-    [('会議を新設した。', 6), ('会議を新設した。その際に、庁外の団体も招いた。', 6)]
+    >>> c = Chunk("c", "d", "t", "＜見出し＞\\n庁内に連携会議を新設した。その際に、庁外の団体も招いた。", (6,))
+    >>> [q for q, _, _ in quotable(Hit(c, 1.0, 1))]
+    ['庁内に連携会議を新設した。', '庁内に連携会議を新設した。その際に、庁外の団体も招いた。']
     """
     out = []
     offset = 0
@@ -62,9 +63,9 @@ def quotable(hit: Hit) -> list[tuple[str, int]]:
             begin = start + (len(s) - len(s.lstrip()))
             if previous is not None and DEPENDENT.match(t):
                 # Quote the sentence with the one it leans on (adjacent: still verbatim).
-                out.append((chunk.text[previous[1]:begin + len(t)], previous[1]))
+                out.append((chunk.text[previous[1]:begin + len(t)], previous[1], t))
             elif len(t) >= _MIN_CHARS:
-                out.append((t, begin))
+                out.append((t, begin, t))
             previous = (t, begin)
     return out
 
@@ -80,11 +81,11 @@ def score_quotes(hits: Sequence[Hit], retriever: Retriever, query: str,
         c = hit.chunk
         context = set(tokenize(f"{c.section_title} {c.heading} {c.question}")) if tokenize \
             else set()
-        for text, offset in quotable(hit):
-            stoks = set(tokenize(text)) if tokenize else set()
+        for text, offset, core in quotable(hit):
+            stoks = set(tokenize(core)) if tokenize else set()
             own = sum(retriever.idf.get(t, 1.0) for t in tokens & stoks)
             inherited = 0.3 * sum(retriever.idf.get(t, 1.0) for t in (tokens & context) - stoks)
-            score = prior * (0.5 + (own + inherited) / math.sqrt(max(len(text), 20) / 20))
+            score = prior * (0.5 + (own + inherited) / math.sqrt(max(len(core), 20) / 20))
             if terms and any(w in text for group in terms for w in group):
                 score *= 2.0
             out.append(Quote(hit, text, offset, score))

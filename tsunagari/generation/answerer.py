@@ -118,7 +118,8 @@ class GenerativeAnswerer:
         timeout = self.settings.llm_timeout
         q = validate_question(question, self.settings.max_question_chars)
         lookup, backend_error = q, None
-        rule = resolve(q, history, self.answerer.known) if history else None
+        rule = resolve(q, history, self.answerer.known,
+                       self.answerer.retriever.catalogue) if history else None
         if self.condense and rule is not None and rule.question != q:
             try:
                 lookup = self._condense(q, history)
