@@ -118,7 +118,7 @@ class ExtractiveAnswerer:
         resolved = resolve(q, history, self.known, self.retriever.catalogue)
         merged = _merge_filters(filters or Filters(), resolved.filters)
         if not (self.checker.content_words(resolved.question) or mentioned_points(q)
-                or resolved.entity):
+                or resolved.entity or self.retriever.catalogue.find(q)):
             # Greetings, thanks or a lone symbol: nothing to look up.
             return Answer(q, UNCLEAR, True, (), (), resolved.question, notices=self.notices)
         k = k or settings.top_k

@@ -104,12 +104,23 @@ class Catalogue:
 
 
 def _standalone(text: str, pos: int, name: str) -> bool:
-    """A bare name (仙台) only counts when it is not part of a longer word (仙台市役所 is fine,
-    but "A" of "ABC" is not a column)."""
+    """Whether a name at `pos` stands as a name: not "C市" inside "ABC市場", not "仙台" inside a
+    longer word.
+
+    >>> _standalone("ABC市場", 2, "C市"), _standalone("C市の話", 0, "C市")
+    (False, True)
+    """
     end = pos + len(name)
+    before = text[pos - 1] if pos else ""
+    after = text[end] if end < len(text) else ""
+    if name[0].isascii() and before.isascii() and before.isalnum():
+        return False
     if name[-1] in "市区町村県道都府":
-        return True
-    return end >= len(text) or not text[end].isascii() or not text[end].isalnum()
+        return after not in _WORD_AFTER
+    return not after or not after.isascii() or not after.isalnum()
+
+
+_WORD_AFTER = set("場民役長内営立議職外部全")
 
 
 def build_catalogue(chunks: Iterable[Chunk]) -> Catalogue:
