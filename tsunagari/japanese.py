@@ -66,7 +66,12 @@ def normalize(text: str) -> str:
 
 
 class SudachiTokenizer:
-    """Sudachi (split mode C) surface forms, dropping particles, auxiliaries and punctuation."""
+    """Sudachi (split mode C) surface forms, dropping particles, auxiliaries and punctuation,
+    plus the normalized form of content words where it differs (細かく → 細かい, あえて →
+    敢えて), so a question in other inflections or spellings meets the report's words."""
+
+    # Bump when the tokens change: cached chunk tokens (data_dir/cache) are rebuilt.
+    version = "2"
 
     def __init__(self, mode: str = "C") -> None:
         # sudachipy is imported here so that `import tsunagari` stays light.
@@ -98,11 +103,14 @@ class SudachiTokenizer:
         return out
 
     def __call__(self, text: str) -> list[str]:
-        return [
-            s.lower()
-            for s, pos, _ in self.morphemes(text)
-            if pos[0] not in _DROP_POS and s.strip()
-        ]
+        out = []
+        for s, pos, norm in self.morphemes(text):
+            if pos[0] in _DROP_POS or not s.strip():
+                continue
+            out.append(s.lower())
+            if norm != s and pos[0] in ("動詞", "形容詞", "副詞", "名詞"):
+                out.append(norm.lower())  # 細かく → 細かい, あえて → 敢えて
+        return out
 
 
 @lru_cache(maxsize=1)

@@ -76,7 +76,9 @@ class DocResult:
 
 
 def _tokenizer_id(tokenizer) -> str:
-    return getattr(tokenizer, "__qualname__", None) or type(tokenizer).__qualname__
+    name = getattr(tokenizer, "__qualname__", None) or type(tokenizer).__qualname__
+    version = getattr(tokenizer, "version", "")
+    return f"{name}@{version}" if version else name
 
 
 OldRows = dict[str, list[tuple[Chunk, tuple[str, ...]]]]
