@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from tsunagari.answering.followup import resolve
-from tsunagari.answering.intent import Intent, classify, spell_out
+from tsunagari.answering.intent import Intent, classify, negated_words, spell_out
 from tsunagari.answering.question import NOT_FOUND, UNCLEAR, validate_question
 from tsunagari.answering.retrieve import Retriever, wants_many
 from tsunagari.answering.routes import (
@@ -38,12 +38,15 @@ def _label(hit: Hit) -> str:
 
 
 def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int,
-            query: str | None = None, fact: str = "") -> tuple[str, tuple[Citation, ...]]:
+            query: str | None = None, fact: str = "",
+            avoid: Sequence[str] = ()) -> tuple[str, tuple[Citation, ...]]:
     """Extractive Markdown body: a lead, then quoted sentences grouped by case, with [n]."""
     wants_sources = any(w in question for w in ("出典", "報告書", "引用", "ページ"))
     quotable = [h for h in hits if h.chunk.kind != "table" or wants_sources]
     # Words that only name a point (「ポイント⑤」) say where to look, not what to quote.
     scored = score_quotes(quotable, retriever, POINT_REF.sub(" ", query or question))
+    if avoid:  # the side a question negates («トップダウンではなく») is not quoted as the answer
+        scored = [s for s in scored if not any(w in s.text for w in avoid)] or scored
     if wants_many(question):
         # A question about several cases: one sentence per passage, from more passages.
         chosen = select(scored, limit, per_hit=1, floor=0.25)
@@ -140,7 +143,8 @@ class ExtractiveAnswerer:
             return Answer(q, routed.body, False, routed.citations, ranked, resolved.question,
                           notices=self.notices)
         text, citations = compose(q, hits[: settings.top_k], self.retriever,
-                                  settings.answer_sentences, query=query, fact=intent.fact)
+                                  settings.answer_sentences, query=query, fact=intent.fact,
+                                  avoid=negated_words(intent))
         return Answer(q, text, False, citations, tuple(hits), resolved.question,
                       notices=self.notices)
 

@@ -38,6 +38,8 @@ _NEGATION = re.compile(
     r"([^、。？?！!]{1,40}?)(?:ではなく|じゃなく|でなく|でもない|でもなく|ではない|以外(?:の|で|に)?|"
     r"を除(?:いて|く)|は除(?:いて|く))"
 )
+# 「Aの話は聞きますが、逆にB…」: what comes before 逆に is the side not asked about.
+_CONTRAST = re.compile(r"^(.+?)逆に[、,]?")
 # 〜ずに / 〜せずに describe the wanted case by what it did not do: reworded with NEGATION_HINTS.
 _WITHOUT = re.compile(r"([^、。？?！!]{1,20}?)(?:せずに|ずに|せず)")
 
@@ -201,6 +203,9 @@ def classify(question: str, catalogue: Catalogue) -> Intent:
         query = query.replace(m.group(0), " ", 1)
         excluded = _union(excluded, _conditions(span, catalogue))
         excluded_entities += catalogue.find(span)
+    if m := _CONTRAST.search(query):
+        negated.append(m.group(1))
+        query = query[m.end():]
     for m in _WITHOUT.finditer(query):
         hint = next((v for k, v in NEGATION_HINTS.items() if k in m.group(1)), "")
         if hint:
@@ -237,6 +242,20 @@ def classify(question: str, catalogue: Catalogue) -> Intent:
         kind = "howto"
     return Intent(kind, query.strip() or question, entities, conditions, excluded,
                   tuple(dict.fromkeys(excluded_entities)), terms, tuple(negated), fact)
+
+
+def negated_words(intent: Intent) -> tuple[str, ...]:
+    """Key words of the negated phrases that the wanted side does not use.
+
+    >>> negated_words(Intent("howto", "ボトムアップで進めた例は？", negated=("首長のトップダウン",)))
+    ('首長', 'トップダウン')
+    """
+    words = []
+    for phrase in intent.negated:
+        for w in re.findall(r"[ァ-ヶー]{3,}|[一-龥]{2,}", phrase):
+            if w not in intent.query:
+                words.append(w)
+    return tuple(dict.fromkeys(words))
 
 
 def _has_list_cue(question: str) -> bool:

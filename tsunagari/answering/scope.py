@@ -62,10 +62,25 @@ def quantity_units(question: str) -> list[str]:
     return units
 
 
+# Counters a report may use for the unit a question asks with (何か所 ← 15の地域に設置).
+_UNIT_WORDS = {
+    "か所": ("か所", "箇所", "カ所", "ヶ所", "ケ所", "拠点", "の地域", "地域", "圏域"),
+    "人": ("人", "名"),
+    "団体": ("団体", "機関", "自治体", "社"),
+}
+
+
 def states_quantity(texts: Sequence[str], unit: str) -> bool:
-    """Whether any text states a number with the unit (e.g. 8回, 3倍, 54自治体 for 団体)."""
+    """Whether any text states a number with the unit (e.g. 8回, 3倍, 54自治体 for 団体).
+
+    >>> states_quantity(["概ね小学校区で分割し15の地域に設置。"], "か所")
+    True
+    >>> states_quantity(["会議を開催した。"], "回")
+    False
+    """
+    words = "|".join(re.escape(w) for w in _UNIT_WORDS.get(unit, (unit,)))
     pattern = {"%": rf"{_NUMBER}\s*(%|％|割)", "円": rf"{_NUMBER}\s*(円|万円|億円|倍)"}.get(
-        unit, rf"{_NUMBER}\s*{re.escape(unit)}")
+        unit, rf"{_NUMBER}\s*(?:{words})")
     return any(re.search(pattern, normalize(t)) for t in texts)
 
 
