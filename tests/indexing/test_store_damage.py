@@ -54,7 +54,7 @@ def _assert_damaged_then_repaired(settings, report, readable: int):
     assert inspect_store(data_paths(settings)["chunks"])[1].state == "ok"
     service = open_service(settings)
     assert len(service.retriever.chunks) == report.chunks
-    assert "堺市" in service.answerer.ask("堺市の居場所はどこで開いていますか？").answer
+    assert "堺市" in service.answerer.ask("堺市の居場所はどこで開いていますか？").body
 
 
 def test_a_store_cut_mid_line_is_reported_and_rebuilt(built):
