@@ -139,7 +139,8 @@ class GenerativeAnswerer:
         if backend_error is not None:
             yield self._fallback(base, backend_error)
             return
-        hits = base.hits[: self.settings.top_k]
+        # A routed answer (every qualifying case, a comparison) gives the model all its cases.
+        hits = base.hits[: max(self.settings.top_k, len(base.citations))]
         messages = answer_messages(base.standalone_question or q, hits)
         started = time.perf_counter()
         parts: list[str] = []
