@@ -33,10 +33,11 @@ _REGION = re.compile(r"(北海道|東北|関東|中部|北陸|東海|近畿|関�
 _SIZE = re.compile(r"小都市|小さな(?:市|町|自治体)|小規模な?(?:市|町|自治体)|大都市|中都市")
 _COLUMN_WORDS = re.compile(r"コラム|ヒアリング|インタビュー")
 _CHAPTER2_WORDS = re.compile(r"第\s*2\s*章|アクション事例")
-# Negation and contrast: the phrase before the marker is what the user does NOT want.
+# Negation and contrast: the phrase before the marker is what the user does NOT want. 以外 only
+# counts before a case word (「県以外の事例」); 「福祉以外の部署」 is what the question is about.
 _NEGATION = re.compile(
-    r"([^、。？?！!]{1,40}?)(?:ではなく|じゃなく|でなく|でもない|でもなく|ではない|以外(?:の|で|に)?|"
-    r"を除(?:いて|く)|は除(?:いて|く))"
+    r"([^、。？?！!]{1,40}?)(?:ではなく|じゃなく|でなく|でもない|でもなく|ではない|"
+    r"以外の(?=事例|自治体|市|県|区|町|村|都道府県|コラム|ケース|例)|を除(?:いて|く)|は除(?:いて|く))"
 )
 # 「Aの話は聞きますが、逆にB…」: what comes before 逆に is the side not asked about.
 _CONTRAST = re.compile(r"^(.+?)逆に[、,]?")

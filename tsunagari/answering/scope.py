@@ -65,8 +65,6 @@ def quantity_units(question: str) -> list[str]:
 # Counters a report may use for the unit a question asks with (何か所 ← 15の地域に設置).
 _UNIT_WORDS = {
     "か所": ("か所", "箇所", "カ所", "ヶ所", "ケ所", "拠点", "の地域", "地域", "圏域"),
-    "人": ("人", "名"),
-    "団体": ("団体", "機関", "自治体", "社"),
 }
 
 
