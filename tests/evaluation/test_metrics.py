@@ -6,10 +6,14 @@ import pytest
 
 from tsunagari.evaluation.metrics import (
     abstention_scores,
+    answer_passes,
+    case_completeness,
     case_coverage,
+    case_label,
     citation_precision,
     cited_page_accuracy,
     contains_evidence,
+    evidenced_cases,
     first_relevant_rank,
     keyword_coverage,
     mean,
@@ -166,3 +170,85 @@ def test_mean():
     assert mean([1, 2, None, 3]) == 2.0
     assert mean([0.0]) == 0.0
     assert mean(x for x in [1.0, 0.0]) == 0.5  # any iterable
+
+
+# --- Case completeness and answer pass (typed items) --------------------------------------
+
+EV = {"仙台市": ["重層的支援体制整備事業の基盤を活用"],
+      "北九州市": ["庁内関係課長連携会議（8局12課）", "会長や座長を置かないことでフラットな横の関係"],
+      "C市": ["新たに支援の入口を「食支援」としたこと"]}
+SENDAI = "…そのため関係者層が類似する重層的支援体制整備事業の基盤を活\n用することで…"
+KITA_5 = "①プラットフォームでは、会長や座長を置かないことでフラットな横の関係を構築。"
+C_FOOD = "孤独・孤立対策では、新たに支援の入口を「食支援」としたことで、…"
+
+
+def _passes(**kw):
+    args = {"answerable": True, "declined": False, "expected_cases": ["仙台市", "北九州市", "C市"],
+            "min_cases": 3, "evidence_by_case": EV}
+    return answer_passes(**{**args, **kw})
+
+
+def test_case_label_merges_spellings_and_column_parts():
+    assert case_label("牧方市") == case_label("牧方氏") == case_label("枚方市") == "枚方市"
+    assert case_label("C市①") == case_label("C市②") == case_label("C市") == "C市"
+    assert case_label("A市") == "A市" and case_label("\u3000B市 ") == "B市"
+    assert case_label("") == ""
+    assert case_label("北九州市") == "北九州市"  # only a trailing part mark is removed
+
+
+def test_case_completeness_counts_expected_cases_cited_up_to_the_minimum():
+    expected = ["仙台市", "北九州市", "C市"]
+    assert case_completeness(["仙台市", "北九州市", "C市②"], expected, 3) == 1.0
+    # The same case cited twice counts once; cases nobody expected do not count.
+    assert case_completeness(["仙台市", "仙台市", "大阪市"], expected, 3) == pytest.approx(1 / 3)
+    # Only min_cases of the expected cases are required, and the score is capped at 1.
+    assert case_completeness(["仙台市", "北九州市", "C市"], expected, 2) == 1.0
+    assert case_completeness(["C市①"], expected, 2) == 0.5
+    assert case_completeness(["牧方市"], ["枚方市"], 1) == 1.0
+    assert case_completeness([], expected, 3) == 0.0
+    assert case_completeness(["仙台市"], [], 0) is None
+
+
+def test_evidenced_cases_any_string_of_a_case_in_any_passage():
+    assert evidenced_cases([SENDAI, KITA_5], EV) == {"仙台市", "北九州市"}
+    assert evidenced_cases(["無関係"], EV) == set()
+    assert evidenced_cases([], EV) == set()
+
+
+def test_answer_pass_needs_every_required_case_cited_with_evidence():
+    cited = ["仙台市", "北九州市", "C市①"]
+    assert _passes(cited_cases=cited, passages=[SENDAI, KITA_5, C_FOOD])
+    # Declined, or a required case missing: fails.
+    assert not _passes(declined=True, cited_cases=cited, passages=[SENDAI, KITA_5, C_FOOD])
+    assert not _passes(cited_cases=cited[:2], passages=[SENDAI, KITA_5, C_FOOD])
+    # C市 cited, but with a passage that does not hold its evidence: fails.
+    assert not _passes(cited_cases=cited, passages=[SENDAI, KITA_5, "C市の別の箇所"])
+    # Evidence of a case that is not cited does not stand in for another case.
+    assert not _passes(cited_cases=["仙台市", "北九州市", "大阪市"],
+                       passages=[SENDAI, KITA_5, C_FOOD])
+    # Two of three required: the two cited cases must both have evidence.
+    assert _passes(min_cases=2, cited_cases=["仙台市", "C市②"], passages=[SENDAI, C_FOOD])
+    assert not _passes(min_cases=2, cited_cases=["仙台市", "C市②"], passages=[SENDAI, "別"])
+
+
+def test_answer_pass_accepts_any_alternative_evidence_of_a_case():
+    # 北九州市 has two entries (points ① and ⑤): a passage of either is evidence.
+    assert _passes(min_cases=1, expected_cases=["北九州市"], cited_cases=["北九州市"],
+                   passages=[KITA_5])
+    assert _passes(min_cases=1, expected_cases=["北九州市"], cited_cases=["北九州市"],
+                   passages=["庁内関係課長連携会議（8局\n12課）を発足"])
+
+
+def test_answer_pass_of_out_of_scope_items_is_declining():
+    oos = {"answerable": False, "expected_cases": [], "min_cases": 0, "evidence_by_case": {},
+           "passages": []}
+    assert answer_passes(declined=True, cited_cases=[], **oos)
+    assert not answer_passes(declined=False, cited_cases=["仙台市"], **oos)
+
+
+def test_answer_pass_requires_evidence_outside_cases_too():
+    ev = {"": ["令和6年10月上旬〜令和7年1月下旬"]}
+    kw = {"answerable": True, "declined": False, "cited_cases": [], "expected_cases": [],
+          "min_cases": 0, "evidence_by_case": ev}
+    assert answer_passes(passages=["調査期間 令和6年10月上旬〜令和7年1月下旬"], **kw)
+    assert not answer_passes(passages=["調査期間"], **kw)

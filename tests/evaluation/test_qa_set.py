@@ -1,4 +1,9 @@
-"""Checks on the evaluation set eval/qa.jsonl itself: schema, coverage minimums, evidence in the report."""
+"""Checks on the evaluation set eval/qa.jsonl itself: schema, coverage minimums, evidence in the report.
+
+Items written for the answer-type design (issue 10) carry a ``type`` (also in their tags), the
+cases a complete answer must cite (``expected_cases``: canonical municipality names or the column
+cities A市/B市/C市) and how many of them it must cite at least (``min_cases``).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,21 @@ from pathlib import Path
 
 import pytest
 
+from tsunagari.domain import MUNICIPALITY_ALIASES
+from tsunagari.evaluation.metrics import TYPE_LABELS
+from tsunagari.evaluation.runner import COLUMN_CASES, source_case
+
 ROOT = Path(__file__).resolve().parents[2]
 QA_PATH = ROOT / "eval" / "qa.jsonl"
 CORPUS_PATH = ROOT / "corpus" / "chiho-pf-suiheiteki-renkei-jireishu.txt"
 
-ALLOWED_TAGS = {"case", "column", "chapter1", "chapter4", "paraphrase", "multi", "unanswerable", "followup"}
+# Question types of the answer engine; each typed item also carries its type as a tag.
+TYPES = set(TYPE_LABELS)
+ALLOWED_TAGS = {"case", "column", "chapter1", "chapter4", "paraphrase", "multi", "unanswerable",
+                "followup"} | TYPES
+TYPE_MINIMUMS = {"enumerate": 8, "compare": 6, "profile": 5, "paraphrase": 8, "negation": 4,
+                 "followup": 5, "outofscope": 4}
+MIN_TYPED_ITEMS = 40
 COLUMNS = {"コラム１", "コラム２", "コラム３-１", "コラム３-２"}
 NOT_FOUND = "この資料には該当する記述が見つかりませんでした。"
 HIRAKATA = {"枚方市", "牧方市"}  # the report misspells 枚方市 as 牧方市
@@ -106,7 +121,8 @@ def test_required_fields_and_types(items):
     for it in items:
         for key, typ in required.items():
             assert isinstance(it.get(key), typ), f"{it.get('id')}: {key} should be {typ.__name__}"
-        assert set(it) <= set(required) | {"history"}, f"{it['id']}: unknown fields {set(it) - set(required)}"
+        optional = {"history", "type", "expected_cases", "min_cases"}
+        assert set(it) <= set(required) | optional, f"{it['id']}: unknown fields {set(it) - set(required) - optional}"
         assert it["question"].strip() and it["reference"].strip()
         assert all(isinstance(k, str) and k.strip() for k in it["keywords"]), it["id"]
         assert all(isinstance(e, str) for e in it["evidence"]), it["id"]
@@ -263,3 +279,67 @@ def test_tags_agree_with_sources(items):
             assert "chapter1" in tags, it["id"]
         if any(s["section"] == "4" for s in srcs):
             assert "chapter4" in tags, it["id"]
+
+
+# --- Typed items (answer types, expected cases) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def typed(items) -> list[dict]:
+    return [it for it in items if "type" in it]
+
+
+def test_typed_items_have_type_cases_and_minimum(items):
+    for it in items:
+        fields = {"type", "expected_cases", "min_cases"} & set(it)
+        assert fields in (set(), {"type", "expected_cases", "min_cases"}), f"{it['id']}: {fields}"
+        type_tags = set(it["tags"]) & (TYPES - {"paraphrase", "followup"})
+        if "type" not in it:
+            assert not type_tags, f"{it['id']}: type tags {type_tags} without a type"
+            continue
+        assert it["type"] in TYPES, f"{it['id']}: type {it['type']}"
+        assert it["type"] in it["tags"], f"{it['id']}: the type is also a tag"
+        assert type_tags <= {it["type"]}, f"{it['id']}: tags of another type {type_tags}"
+        assert (it["type"] == "followup") == ("history" in it), it["id"]
+        assert (it["type"] == "outofscope") == (not it["answerable"]), it["id"]
+        cases, minimum = it["expected_cases"], it["min_cases"]
+        assert isinstance(cases, list) and all(isinstance(c, str) and c.strip() for c in cases)
+        assert len(set(cases)) == len(cases), f"{it['id']}: repeated expected case"
+        assert type(minimum) is int, it["id"]
+        if it["answerable"]:
+            assert cases and 1 <= minimum <= len(cases), f"{it['id']}: {minimum} of {cases}"
+        else:
+            assert cases == [] and minimum == 0, it["id"]
+
+
+def test_expected_cases_are_canonical_names_in_the_report(typed, report_norm):
+    for it in typed:
+        for case in it["expected_cases"]:
+            assert case not in MUNICIPALITY_ALIASES, f"{it['id']}: write {MUNICIPALITY_ALIASES[case]}, not {case}"
+            spellings = {case} | {alias for alias, name in MUNICIPALITY_ALIASES.items() if name == case}
+            assert any(norm(s) in report_norm for s in spellings), f"{it['id']}: {case} not in report"
+
+
+def test_expected_cases_match_the_sources(typed):
+    # Evidence is grouped by the case of its source: every expected case has evidence, and
+    # no evidence belongs to a case the item does not expect.
+    for it in typed:
+        if not it["answerable"]:
+            continue
+        source_cases = [source_case(src) for src in it["sources"]]
+        assert all(source_cases), f"{it['id']}: a source without a case"
+        assert set(source_cases) == set(it["expected_cases"]), (
+            f"{it['id']}: sources {sorted(set(source_cases))} vs expected {sorted(it['expected_cases'])}")
+
+
+def test_column_cases_agree_with_the_report(report_norm):
+    assert set(COLUMN_CASES) == COLUMNS
+    for column, city in COLUMN_CASES.items():
+        assert norm(f"{column}：{city}") in report_norm, f"{column} is not {city}"
+
+
+def test_typed_minimums(typed):
+    assert len(typed) >= MIN_TYPED_ITEMS
+    counts = Counter(it["type"] for it in typed)
+    for kind, minimum in TYPE_MINIMUMS.items():
+        assert counts[kind] >= minimum, f"{kind}: {counts[kind]} < {minimum}"

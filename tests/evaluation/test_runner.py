@@ -21,6 +21,26 @@ ITEMS = [
      "sources": [{"section": "3", "column": "コラム１", "page": 18}], "tags": ["column"]},
 ]
 
+# Typed items (answer types): the cases a complete answer cites, and how many at least.
+POINT5 = [("北九州市", "会長や座長を置かないことでフラットな横の関係"),
+          ("生駒市", "行政が徒に射程範囲を狭めないよう"),
+          ("座間市", "行政と支援団体とが対等な関係で会話ができる")]
+TYPED = [
+    {"id": "t-enum", "type": "enumerate", "question": "ポイント⑤の事例を全部教えてください。",
+     "answerable": True, "evidence": [e for _, e in POINT5], "keywords": ["北九州市", "生駒市"],
+     "sources": [{"section": "2-5-2", "municipality": m, "page": 13} for m, _ in POINT5],
+     "tags": ["multi", "case", "enumerate"], "expected_cases": [m for m, _ in POINT5],
+     "min_cases": 3},
+    {"id": "t-oos", "type": "outofscope", "question": "大阪市の地方版PFの予算はいくらですか？",
+     "answerable": False, "evidence": [], "keywords": [], "sources": [],
+     "tags": ["unanswerable", "outofscope"], "expected_cases": [], "min_cases": 0},
+]
+
+
+def _cite(case: str, passage: str, column_city: str = "") -> dict:
+    return {"municipality": "" if column_city else case, "column_city": column_city,
+            "passage": passage, "pages": [13]}
+
 
 def _write(path, items):
     path.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items), encoding="utf-8")
@@ -43,6 +63,75 @@ def test_score_and_aggregate_pure():
     assert agg["abstention_precision"] == 1.0 and agg["abstention_recall"] == 1.0
     assert agg["latency_p50_ms"] == 20.0
     assert agg["faithfulness"] == runner.NOT_RUN
+
+
+def test_typed_item_scores_cases_and_evidence():
+    enum = TYPED[0]
+    partial = {"citations": [_cite("北九州市", "…会長や座長を置かないことでフラットな横の関係を構築。"),
+                             _cite("生駒市", "…行政が徒に射程範囲を狭めないよう、敢えて…"),
+                             _cite("C市", "別の話", column_city="C市②")],
+               "retrieved": [], "abstained": False, "latency_ms": 5.0}
+    s = runner.score_item(enum, partial)
+    assert s["type"] == "enumerate" and s["case_completeness"] == 2 / 3
+    assert s["answer_pass"] == 0.0 and s["missing_cases"] == ["座間市"]
+    full = dict(partial, citations=partial["citations"][:2] + [
+        _cite("座間市", "あくまで行政と支援団体とが対等な関係で会話ができるように")])
+    assert runner.score_item(enum, full)["answer_pass"] == 1.0
+    # All three cited, but 座間市 with a passage that does not hold its evidence.
+    weak = dict(partial, citations=partial["citations"][:2] + [_cite("座間市", "座間市の別の箇所")])
+    s = runner.score_item(enum, weak)
+    assert s["case_completeness"] == 1.0 and s["answer_pass"] == 0.0
+    assert s["unsupported_cases"] == ["座間市"]
+    # Out of scope: passes only when declined; no case is required.
+    oos = runner.score_item(TYPED[1], {"citations": [], "abstained": True, "latency_ms": 1.0})
+    assert oos["answer_pass"] == 1.0 and oos["case_completeness"] is None
+    assert "answer_pass" not in runner.score_item(ITEMS[1], {"abstained": True})
+
+
+def test_sources_are_grouped_by_case():
+    assert runner.source_case({"section": "3", "column": "コラム３-１", "page": 25}) == "C市"
+    assert runner.source_case({"section": "2-3-2", "municipality": "牧方市", "page": 10}) == "枚方市"
+    assert runner.source_case({"section": "1-7", "page": 3}) == ""
+    item = {"evidence": ["a", "b", "c", "d"],
+            "sources": [{"section": "3", "column": "コラム３-１", "page": 25},
+                        {"section": "3", "column": "コラム３-２", "page": 27},
+                        {"section": "2-1-2", "municipality": "仙台市", "page": 6},
+                        {"section": "1-7", "page": 3}]}
+    assert runner.evidence_by_case(item) == {"C市": ["a", "b"], "仙台市": ["c"], "": ["d"]}
+    assert runner.cited_cases([{"municipality": "牧方市"}, {"column_city": "C市①"}, {}]) == [
+        "枚方市", "C市", ""]
+
+
+def test_aggregate_keeps_retrieval_metrics_on_untyped_items():
+    legacy_row = {"retrieved": [{"text": "重層的支援体制整備事業の基盤を活用"}], "citations": [],
+                  "abstained": False, "latency_ms": 10.0}
+    legacy = runner.score_item(ITEMS[0], legacy_row)
+    typed = runner.score_item(TYPED[0], {"retrieved": [{"text": "無関係"}], "citations": [],
+                                         "abstained": True, "latency_ms": 30.0})
+    oos = runner.score_item(TYPED[1], {"citations": [], "abstained": True, "latency_ms": 20.0})
+    alone, mixed = runner.aggregate([legacy]), runner.aggregate([legacy, typed, oos])
+    # The typed items (one retrieved nothing, one was rightly declined) leave these untouched.
+    for key in ("recall@5", "mrr@10", "abstention_recall", "answerable_answered",
+                "false_abstentions"):
+        assert mixed[key] == alone[key], key
+    assert mixed["items"] == 3 and mixed["typed_items"] == 2 and mixed["latency_p50_ms"] == 20.0
+    assert mixed["answer_pass"] == 0.5 and mixed["case_completeness"] == 0.0
+    assert mixed["answer_pass/enumerate"] == 0.0 and mixed["declined/enumerate"] == 1.0
+    assert mixed["answer_pass/outofscope"] == 1.0 and mixed["case_completeness/outofscope"] is None
+    assert mixed["items/enumerate"] == 1
+    assert "answer_pass" not in alone  # a set without typed items has no such keys
+
+
+def test_check_guards_per_type_keys():
+    base = {"answer_pass": 0.5, "answer_pass/enumerate": 0.4, "case_completeness/compare": 0.8,
+            "items/enumerate": 16, "declined/enumerate": 0.0}
+    now = {"answer_pass": 0.5, "answer_pass/enumerate": 0.3, "case_completeness/compare": 0.79,
+           "items/enumerate": 8, "declined/enumerate": 0.5}
+    fails = runner.check(now, base, 0.02)
+    assert len(fails) == 1 and fails[0].startswith("answer_pass/enumerate: 0.300")
+    # A guarded per-type key the run no longer has fails too (e.g. a type's items removed).
+    fails = runner.check({"answer_pass": 0.5}, base, 0.02)
+    assert [f.split(":")[0] for f in fails] == ["answer_pass/enumerate", "case_completeness/compare"]
 
 
 def test_check_flags_only_real_drops():
@@ -85,8 +174,29 @@ def test_run_writes_side_by_side_report(index_dir, tmp_path, monkeypatch):
     assert metrics["tsunagari"]["answer_relevancy"] == 0.5
 
 
+def test_run_reports_answer_types(index_dir, tmp_path):
+    settings = load_settings(data_dir=index_dir, corpus_dir=CORPUS)
+    qa = _write(tmp_path / "qa.jsonl", ITEMS + TYPED)
+    out = tmp_path / "out"
+    got = runner.run(qa, out, ["tsunagari"], 10, settings)["tsunagari"]
+    assert got["recall@5"] == 1.0 and got["abstention_recall"] == 1.0  # the untyped items
+    assert got["items"] == 5 and got["typed_items"] == 2
+    assert got["answer_pass/outofscope"] == 1.0 and got["declined/outofscope"] == 1.0
+    assert 0.0 <= got["answer_pass/enumerate"] <= 1.0
+    assert got["case_completeness"] == got["case_completeness/enumerate"]
+    saved = json.loads((out / "metrics.json").read_text(encoding="utf-8"))["tsunagari"]
+    assert saved["answer_pass/enumerate"] == got["answer_pass/enumerate"]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## 質問の種類別（tsunagari）" in report
+    assert "| 資料の範囲外（outofscope） | 1 | 1.000 | — | 1 |" in report
+    assert "| 列挙（enumerate） | 1 |" in report
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))["tsunagari"]
+    enum = next(s for s in scores if s["id"] == "t-enum")
+    assert enum["type"] == "enumerate" and "missing_cases" in enum
+
+
 def test_cli_check_fails_on_regression(index_dir, tmp_path):
-    qa = _write(tmp_path / "qa.jsonl", ITEMS)
+    qa = _write(tmp_path / "qa.jsonl", ITEMS + TYPED[1:])
     base = tmp_path / "baseline.json"
     env = dict(os.environ, TSUNAGARI_DATA_DIR=str(index_dir), TSUNAGARI_CORPUS_DIR=str(CORPUS))
     cmd = [sys.executable, "-m", "eval", "--qa", str(qa), "--out", str(tmp_path / "o"),
@@ -96,8 +206,11 @@ def test_cli_check_fails_on_regression(index_dir, tmp_path):
     assert ok.returncode == 0, ok.stderr
     assert "合格" in ok.stdout
     data = json.loads(base.read_text())
+    assert data["answer_pass/outofscope"] == 1.0
     data["recall@5"] = 1.5  # an impossible bar
+    data["answer_pass/outofscope"] = 1.5  # per-type keys are guarded too
     base.write_text(json.dumps(data))
     bad = subprocess.run([*cmd, "--check"], cwd=ROOT, env=env, text=True, capture_output=True,
                          timeout=300)
     assert bad.returncode == 1 and "品質低下: recall@5" in bad.stderr
+    assert "品質低下: answer_pass/outofscope" in bad.stderr

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tsunagari.evaluation.metrics import TYPE_LABELS
+
 
 def index_status_lines(manifest: Any, health: Any = None) -> list[str]:
     """Japanese lines describing the index (reports, chunks, last refresh).
@@ -161,6 +163,17 @@ METRIC_LABELS = {
     "latency_p95_ms": "遅延 p95（ミリ秒）",
     "faithfulness": "回答の忠実性（LLM 判定）",
     "answer_relevancy": "回答の関連性（LLM 判定）",
+    "typed_items": "種類別に評価した質問の数",
+    "answer_pass": "回答の合格率",
+    "case_completeness": "事例の充足率（必要な事例を引用した割合）",
+}
+# Per-type keys "<metric>/<type>" (e.g. "answer_pass/enumerate"): the metric's name, then the
+# question type's Japanese name in brackets.
+PER_TYPE_LABELS = {
+    "items": "質問の数",
+    "answer_pass": "回答の合格率",
+    "case_completeness": "事例の充足率",
+    "declined": "辞退した割合",
 }
 NOT_RUN_LABEL = "未実施（LLM 未設定）"
 PLOT_CAPTIONS = {
@@ -174,9 +187,16 @@ def metric_label(key: str) -> str:
 
     >>> metric_label("recall@5"), metric_label("mrr@10"), metric_label("new_metric")
     ('検索の再現率@5', 'MRR@10（正解箇所の順位）', 'new_metric')
+    >>> metric_label("answer_pass/enumerate"), metric_label("declined/outofscope")
+    ('回答の合格率（列挙）', '辞退した割合（資料の範囲外）')
+    >>> metric_label("case_completeness/newtype"), metric_label("other/enumerate")
+    ('事例の充足率（newtype）', 'other/enumerate')
     """
     if key in METRIC_LABELS:
         return METRIC_LABELS[key]
+    base, slash, kind = key.partition("/")
+    if slash and base in PER_TYPE_LABELS:
+        return f"{PER_TYPE_LABELS[base]}（{TYPE_LABELS.get(kind, kind)}）"
     if key.startswith("recall@"):
         return f"検索の再現率@{key.partition('@')[2]}"
     if key.startswith("ndcg@"):

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from tsunagari.domain import MUNICIPALITY_ALIASES
 
 # Any Unicode whitespace (str.split semantics cover the full-width space U+3000 too).
 _WHITESPACE = re.compile(r"\s+")
+# Question types of the eval set's typed items and their Japanese names, in report order.
+TYPE_LABELS = {"enumerate": "列挙", "compare": "比較", "profile": "概要", "paraphrase": "言い換え",
+               "negation": "否定・対比", "followup": "続きの質問", "fact": "事実",
+               "outofscope": "資料の範囲外"}
+# The part mark of a column city split over several columns (C市① and C市② are one case, C市).
+_PART_MARK = re.compile(r"[①-⑳]+$")
 
 def normalize(text: str) -> str:
     """Remove all whitespace (including full-width spaces and newlines) for matching.
@@ -165,6 +171,91 @@ def case_coverage(cited_labels: Iterable[str], gold_labels: Iterable[str]) -> fl
         return None
     cited = {canonical_label(c) for c in cited_labels}
     return len(gold & cited) / len(gold)
+
+
+def case_label(name: str) -> str:
+    """The case a citation or source names: canonical municipality, or column city without its
+    part mark. Empty for passages outside any case.
+
+    >>> case_label("牧方市"), case_label("C市②"), case_label(" A市 "), case_label("")
+    ('枚方市', 'C市', 'A市', '')
+    """
+    return _PART_MARK.sub("", canonical_label(name))
+
+
+def case_completeness(cited_cases: Iterable[str], expected_cases: Iterable[str],
+                      min_cases: int) -> float | None:
+    """Expected cases cited, over the number required (``min_cases``), capped at 1.
+
+    None when no case is required (out-of-scope items).
+
+    >>> case_completeness(["仙台市", "C市①", "大阪府"], ["仙台市", "C市", "北海道"], 3)
+    0.6666666666666666
+    >>> case_completeness(["牧方市", "北海道"], ["枚方市", "北海道", "座間市"], 2)
+    1.0
+    >>> case_completeness([], [], 0) is None
+    True
+    """
+    if min_cases <= 0:
+        return None
+    cited = {case_label(c) for c in cited_cases}
+    hits = {case_label(e) for e in expected_cases} & cited
+    return min(len(hits) / min_cases, 1.0)
+
+
+def evidenced_cases(passages: Sequence[str], evidence_by_case: Mapping[str, Sequence[str]]
+                    ) -> set[str]:
+    """Cases with at least one of their evidence strings in some passage.
+
+    >>> sorted(evidenced_cases(["…8局 12課…"], {"北九州市": ["会長や座長", "8局12課"],
+    ...                                         "仙台市": ["重層的支援"]}))
+    ['北九州市']
+    """
+    return {case for case, strings in evidence_by_case.items()
+            if any(contains_evidence(p, e) for p in passages for e in strings)}
+
+
+def answer_passes(*, answerable: bool, declined: bool, cited_cases: Iterable[str],
+                  passages: Sequence[str], expected_cases: Sequence[str], min_cases: int,
+                  evidence_by_case: Mapping[str, Sequence[str]]) -> bool:
+    """Whether an answer serves the person asking.
+
+    Out of scope (not answerable): passes when declined. Otherwise it must not decline, must
+    cite at least ``min_cases`` expected cases (completeness 1), and at least ``min_cases`` of
+    the cited expected cases must have evidence in a cited passage: evidence is grouped by the
+    case of its source, and any one string of a case counts (a case's alternatives, e.g. its
+    two entries under different points). Evidence under the key ``""`` (no case) is all required.
+
+    >>> ev = {"仙台市": ["重層的支援"], "北九州市": ["8局12課", "会長や座長"]}
+    >>> ok = dict(answerable=True, declined=False, expected_cases=["仙台市", "北九州市"],
+    ...           min_cases=2, evidence_by_case=ev)
+    >>> answer_passes(cited_cases=["仙台市", "北九州市"], passages=["重層的支援…", "会長や座長…"], **ok)
+    True
+    >>> answer_passes(cited_cases=["仙台市"], passages=["重層的支援…8局12課"], **ok)
+    False
+    >>> answer_passes(cited_cases=["仙台市", "北九州市"], passages=["重層的支援", "別の箇所"], **ok)
+    False
+    >>> answer_passes(answerable=False, declined=True, cited_cases=[], passages=[],
+    ...               expected_cases=[], min_cases=0, evidence_by_case={})
+    True
+    """
+    if not answerable:
+        return declined
+    if declined:
+        return False
+    cited = {case_label(c) for c in cited_cases}
+    if min_cases > 0 and (case_completeness(cited, expected_cases, min_cases) or 0.0) < 1.0:
+        return False
+    uncased = evidence_by_case.get("", ())
+    if not all(any(contains_evidence(p, e) for p in passages) for e in uncased):
+        return False
+    cased: dict[str, list[str]] = {}
+    for case, strings in evidence_by_case.items():
+        if case:
+            cased.setdefault(case_label(case), []).extend(strings)
+    expected = {case_label(e) for e in expected_cases}
+    supported = evidenced_cases(passages, cased) & cited & expected
+    return len(supported) >= min_cases
 
 
 def abstention_scores(

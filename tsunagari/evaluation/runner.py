@@ -13,8 +13,10 @@ from tsunagari.evaluation.systems import build_runners, make_judge, timed
 
 KS = (1, 3, 5, 10)
 # Metrics guarded by --check: higher is better; a drop larger than the tolerance fails.
+# A per-type key such as "answer_pass/enumerate" is guarded when its name before "/" is.
 GUARDED = ("recall@5", "mrr@10", "cited_page_accuracy", "citation_precision",
-           "keyword_coverage", "abstention_recall", "answerable_answered")
+           "keyword_coverage", "abstention_recall", "answerable_answered",
+           "answer_pass", "case_completeness")
 NOT_RUN = "not run"
 NDCG_NOTE = ("recall@k・mrr@10 は正解箇所の根拠の文字列を含む検索結果で判定します。"
              "ndcg@10 は ranx で計算します（正解箇所ごとに、根拠を含む最初の検索結果を"
@@ -22,6 +24,12 @@ NDCG_NOTE = ("recall@k・mrr@10 は正解箇所の根拠の文字列を含む検
              "JQaRA・JMTEB と同じ式）。")
 JUDGE_NOTE = ("faithfulness / answer_relevancy は LLM が設定されたときだけ計算します"
               "（未設定時は not run）。")
+TYPED_NOTE = ("検索・引用・辞退の指標は type のない問（従来の評価セット）で、回答の合格率"
+              "（answer_pass）と事例の充足率（case_completeness）は type つきの問で計算します。"
+              "合格：辞退せず、必要な数（min_cases）の期待事例を引用し、そのうち min_cases 件の"
+              "事例で根拠文字列のどれかが引用箇所にあること（範囲外の問は辞退で合格）。")
+# The eval set names a column source by its label; the case it belongs to is its city.
+COLUMN_CASES = {"コラム１": "A市", "コラム２": "B市", "コラム３-１": "C市", "コラム３-２": "C市"}
 
 
 def load_qa(path: Path) -> list[dict[str, Any]]:
@@ -42,6 +50,55 @@ def load_qa(path: Path) -> list[dict[str, Any]]:
 def _gold_labels(item: dict[str, Any]) -> list[str]:
     return [s.get("municipality") or s.get("column") or "" for s in item["sources"]
             if s.get("municipality") or s.get("column")]
+
+
+def source_case(source: dict[str, Any]) -> str:
+    """The case an eval-set source belongs to: its municipality (canonical) or its column's city.
+
+    >>> source_case({"section": "2-3-2", "municipality": "牧方市", "page": 10})
+    '枚方市'
+    >>> source_case({"section": "3", "column": "コラム３-２", "page": 27})
+    'C市'
+    >>> source_case({"section": "1-2", "page": 3})
+    ''
+    """
+    if source.get("municipality"):
+        return m.case_label(source["municipality"])
+    return COLUMN_CASES.get(m.normalize(source.get("column", "")), "")
+
+
+def evidence_by_case(item: dict[str, Any]) -> dict[str, list[str]]:
+    """The item's evidence strings grouped by the case of their source (same order as sources)."""
+    groups: dict[str, list[str]] = {}
+    for i, ev in enumerate(item["evidence"]):
+        src = item["sources"][i] if i < len(item["sources"]) else {}
+        groups.setdefault(source_case(src), []).append(ev)
+    return groups
+
+
+def cited_cases(citations: Sequence[dict[str, Any]]) -> list[str]:
+    """The case of each citation (municipality, else column city), canonical, '' for none."""
+    return [m.case_label(c.get("municipality") or c.get("column_city") or "") for c in citations]
+
+
+def _score_type(item: dict[str, Any], row: dict[str, Any], out: dict[str, Any]) -> None:
+    """Case completeness and answer pass of a typed item (see metrics.answer_passes)."""
+    cits = row.get("citations", [])
+    cases = [c for c in cited_cases(cits) if c]
+    passages = [c.get("passage") or c.get("text", "") for c in cits]
+    expected = [m.case_label(c) for c in item.get("expected_cases", [])]
+    min_cases = int(item.get("min_cases", 0))
+    evidence = evidence_by_case(item)
+    out["type"] = item["type"]
+    out["case_completeness"] = m.case_completeness(cases, expected, min_cases)
+    out["answer_pass"] = 1.0 if m.answer_passes(
+        answerable=item["answerable"], declined=out["abstained"], cited_cases=cases,
+        passages=passages, expected_cases=expected, min_cases=min_cases,
+        evidence_by_case=evidence) else 0.0
+    # For the report: expected cases not cited, and cited ones without evidence in any passage.
+    supported = m.evidenced_cases(passages, evidence)
+    out["missing_cases"] = [c for c in expected if c not in cases]
+    out["unsupported_cases"] = [c for c in expected if c in cases and c not in supported]
 
 
 def _point(item: dict[str, Any]) -> str:
@@ -73,6 +130,8 @@ def score_item(item: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
         out["keyword_coverage"] = m.keyword_coverage(row.get("answer", ""), item["keywords"])
         out["case_coverage"] = m.case_coverage(
             [c.get("municipality") or c.get("column") or "" for c in cits], _gold_labels(item))
+    if item.get("type"):
+        _score_type(item, row, out)
     return out
 
 
@@ -92,18 +151,26 @@ def add_ranking_scores(scored: Sequence[tuple[dict[str, Any], dict[str, Any], di
 
 
 def aggregate(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Set-level metrics from per-item scores."""
+    """Set-level metrics from per-item scores.
+
+    Retrieval, citation and abstention metrics cover the items without a type (the original
+    single-passage set, so their values stay comparable); answer pass and case completeness
+    cover the typed items, overall and per type ("answer_pass/enumerate", ...). Latency and
+    "items" cover every item.
+    """
+    untyped = [s for s in scores if not s.get("type")]
     agg: dict[str, Any] = {"items": len(scores)}
     for key in [f"recall@{k}" for k in KS] + ["mrr@10", "ndcg@10", "citation_precision",
                                               "cited_page_accuracy", "keyword_coverage",
                                               "case_coverage"]:
-        agg[key] = m.mean(s.get(key) for s in scores)
-    ab = m.abstention_scores([s["abstained"] for s in scores], [s["answerable"] for s in scores])
+        agg[key] = m.mean(s.get(key) for s in untyped)
+    ab = m.abstention_scores([s["abstained"] for s in untyped],
+                             [s["answerable"] for s in untyped])
     agg["abstention_precision"] = ab["precision"]
     agg["abstention_recall"] = ab["recall"]
     agg["false_abstentions"] = ab["false_abstentions"]
     agg["missed_abstentions"] = ab["missed"]
-    answerable = [s for s in scores if s["answerable"]]
+    answerable = [s for s in untyped if s["answerable"]]
     agg["answerable_answered"] = m.mean(0.0 if s["abstained"] else 1.0 for s in answerable)
     lat = [s["latency_ms"] for s in scores]
     agg["latency_p50_ms"] = m.percentile(lat, 50)
@@ -111,7 +178,33 @@ def aggregate(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
     judged = [s for s in scores if "faithfulness" in s]
     agg["faithfulness"] = _nan_mean(s["faithfulness"] for s in judged) if judged else NOT_RUN
     agg["answer_relevancy"] = _nan_mean(s["relevancy"] for s in judged) if judged else NOT_RUN
+    agg.update(type_metrics([s for s in scores if s.get("type")]))
     return agg
+
+
+def _types(scores: Sequence[dict[str, Any]]) -> list[str]:
+    present = {s["type"] for s in scores}
+    return [t for t in m.TYPE_LABELS if t in present] + sorted(present - set(m.TYPE_LABELS))
+
+
+def type_metrics(typed: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Answer pass and case completeness of typed items, overall and per type; {} without any.
+
+    Case completeness leaves out items that require no case (out of scope); "declined/<type>"
+    is the share of the type's items the system declined.
+    """
+    if not typed:
+        return {}
+    out: dict[str, Any] = {"typed_items": len(typed),
+                           "answer_pass": m.mean(s["answer_pass"] for s in typed),
+                           "case_completeness": m.mean(s["case_completeness"] for s in typed)}
+    for kind in _types(typed):
+        group = [s for s in typed if s["type"] == kind]
+        out[f"items/{kind}"] = len(group)
+        out[f"answer_pass/{kind}"] = m.mean(s["answer_pass"] for s in group)
+        out[f"case_completeness/{kind}"] = m.mean(s["case_completeness"] for s in group)
+        out[f"declined/{kind}"] = m.mean(1.0 if s["abstained"] else 0.0 for s in group)
+    return out
 
 
 def _nan_mean(values) -> float | None:
@@ -120,10 +213,11 @@ def _nan_mean(values) -> float | None:
 
 
 def by_point(scores: Sequence[dict[str, Any]], key: str = "recall@5") -> dict[str, float | None]:
-    """A metric broken down by point ①–⑤."""
+    """A metric broken down by point ①–⑤ (items without a type, like the retrieval metrics)."""
     groups: dict[str, list] = {}
     for s in scores:
-        groups.setdefault(s["point"], []).append(s.get(key))
+        if not s.get("type"):
+            groups.setdefault(s["point"], []).append(s.get(key))
     return {p: m.mean(v) for p, v in sorted(groups.items())}
 
 
@@ -135,21 +229,25 @@ def _fmt(v: Any) -> str:
 
 def write_report(out: Path, metrics: dict[str, dict[str, Any]], scores: dict[str, list],
                  qa_path: Path) -> None:
-    """report.md: the systems side by side, per point, and the misses of tsunagari."""
+    """report.md: the systems side by side, per point, per question type, and the misses of
+    the first system."""
     names = list(metrics)
-    keys = [k for k in next(iter(metrics.values())) if k != "items"]
+    # Per-type keys ("answer_pass/enumerate", ...) are in the per-type tables below.
+    keys = [k for k in next(iter(metrics.values())) if k != "items" and "/" not in k]
     lines = [f"# 評価レポート（{qa_path.name}、{next(iter(metrics.values()))['items']} 問）", "",
              "| 指標 | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key in keys:
         lines.append(f"| {key} | " + " | ".join(_fmt(metrics[n].get(key)) for n in names) + " |")
     lines += ["", "## ポイント別 recall@5", "", "| ポイント | " + " | ".join(names) + " |",
               "|---|" + "---|" * len(names)]
-    points = sorted({s["point"] for n in names for s in scores[n]})
+    points = sorted({s["point"] for n in names for s in scores[n] if not s.get("type")})
     per = {n: by_point(scores[n]) for n in names}
     for p in points:
         lines.append(f"| {p} | " + " | ".join(_fmt(per[n].get(p)) for n in names) + " |")
+    lines += _type_report(names, scores)
     first = names[0]
-    misses = [s for s in scores[first] if s["answerable"] and (s.get("recall@5") or 0) < 1]
+    misses = [s for s in scores[first]
+              if not s.get("type") and s["answerable"] and (s.get("recall@5") or 0) < 1]
     wrong_abst = [s for s in scores[first] if s["answerable"] == s["abstained"]]
     lines += ["", f"## {first} の取りこぼし（recall@5 < 1）", ""]
     lines += [f"- {s['id']}: recall@5={_fmt(s.get('recall@5'))} mrr={_fmt(s.get('mrr@10'))} "
@@ -157,8 +255,49 @@ def write_report(out: Path, metrics: dict[str, dict[str, Any]], scores: dict[str
     lines += ["", f"## {first} の回答可否の誤り", ""]
     lines += [f"- {s['id']}: {'回答可能なのに辞退' if s['answerable'] else '回答不能なのに回答'}"
               for s in wrong_abst] or ["- なし"]
-    lines += ["", NDCG_NOTE, "", JUDGE_NOTE, ""]
+    failed = [s for s in scores[first] if s.get("type") and not s["answer_pass"]]
+    lines += ["", f"## {first} の回答の不合格（type つきの問）", ""]
+    lines += [f"- {s['id']}（{m.TYPE_LABELS.get(s['type'], s['type'])}）: "
+              + _failure(s) for s in failed] or ["- なし"]
+    lines += ["", NDCG_NOTE, "", TYPED_NOTE, "", JUDGE_NOTE, ""]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _failure(score: dict[str, Any]) -> str:
+    """Why a typed item failed, in Japanese, for the report."""
+    if not score["answerable"]:
+        return "回答不能なのに回答"
+    if score["abstained"]:
+        return "辞退"
+    parts = [f"事例の充足率={_fmt(score['case_completeness'])}"]
+    if score["missing_cases"]:
+        parts.append(f"未引用={'、'.join(score['missing_cases'])}")
+    if score["unsupported_cases"]:
+        parts.append(f"根拠が引用箇所にない={'、'.join(score['unsupported_cases'])}")
+    return " ".join(parts)
+
+
+def _type_report(names: list[str], scores: dict[str, list]) -> list[str]:
+    """Per-type table of each system: items, answer pass, case completeness, declined, and
+    (for reference) recall@5 and MRR@10 of the typed items."""
+    lines: list[str] = []
+    for name in names:
+        typed = [s for s in scores[name] if s.get("type")]
+        if not typed:
+            continue
+        lines += ["", f"## 質問の種類別（{name}）", "",
+                  "| 種類 | 問数 | 回答の合格率 | 事例の充足率 | 辞退 | recall@5 | MRR@10 |",
+                  "|---|---|---|---|---|---|---|"]
+        groups = [(f"{m.TYPE_LABELS.get(t, t)}（{t}）", [s for s in typed if s["type"] == t])
+                  for t in _types(typed)] + [("全体", typed)]
+        for label, group in groups:
+            lines.append(
+                f"| {label} | {len(group)} | {_fmt(m.mean(s['answer_pass'] for s in group))} | "
+                f"{_fmt(m.mean(s['case_completeness'] for s in group))} | "
+                f"{sum(1 for s in group if s['abstained'])} | "
+                f"{_fmt(m.mean(s.get('recall@5') for s in group))} | "
+                f"{_fmt(m.mean(s.get('mrr@10') for s in group))} |")
+    return lines
 
 
 def plot(out: Path, metrics: dict[str, dict[str, Any]], scores: dict[str, list]) -> list[Path]:
@@ -203,11 +342,27 @@ def plot(out: Path, metrics: dict[str, dict[str, Any]], scores: dict[str, list])
     return paths
 
 
+def is_guarded(key: str) -> bool:
+    """Whether --check guards a metric key (per-type keys by the name before "/").
+
+    >>> is_guarded("recall@5"), is_guarded("answer_pass/enumerate"), is_guarded("items/fact")
+    (True, True, False)
+    """
+    return key.split("/", 1)[0] in GUARDED
+
+
 def check(metrics: dict[str, Any], baseline: dict[str, Any], tolerance: float) -> list[str]:
-    """Regressions of guarded metrics below the baseline by more than the tolerance."""
+    """Regressions of guarded metrics below the baseline by more than the tolerance.
+
+    A guarded key of the baseline that the run lacks (e.g. a question type no longer in the
+    set) is reported too: the gate must not pass by dropping items.
+    """
     failures = []
-    for key in GUARDED:
+    for key in [k for k in baseline if is_guarded(k)]:
         base, now = baseline.get(key), metrics.get(key)
+        if isinstance(base, int | float) and key not in metrics:
+            failures.append(f"{key}: missing (baseline {base:.3f})")
+            continue
         if isinstance(base, int | float) and isinstance(now, int | float) and now < base - tolerance:
             failures.append(f"{key}: {now:.3f} < baseline {base:.3f} - {tolerance}")
     return failures
@@ -252,7 +407,10 @@ def run(qa_path: Path, out: Path, systems: list[str], k: int, settings,
 def print_table(metrics: dict[str, dict[str, Any]], file=sys.stdout) -> None:
     keys = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "citation_precision",
             "cited_page_accuracy", "keyword_coverage", "case_coverage", "abstention_precision",
-            "abstention_recall", "false_abstentions", "latency_p50_ms", "latency_p95_ms"]
+            "abstention_recall", "false_abstentions", "latency_p50_ms", "latency_p95_ms",
+            "answer_pass", "case_completeness"]
+    first = next(iter(metrics.values()), {})
+    keys += [k for k in first if k.startswith("answer_pass/")]
     print("metric".ljust(22) + "".join(n.rjust(11) for n in metrics), file=file)
     for key in keys:
         print(key.ljust(22) + "".join(_fmt(metrics[n].get(key)).rjust(11) for n in metrics),
