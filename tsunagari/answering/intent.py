@@ -66,7 +66,8 @@ class Conditions:
 
     def match(self, e: Entity) -> bool:
         """Whether an entity has every fact asked for."""
-        return ((not self.bodies or e.body in self.bodies)
+        bodies = self.bodies | ({"政令市"} if "市" in self.bodies else set())  # a 政令市 is a 市
+        return ((not bodies or e.body in bodies)
                 and (not self.regions or any(r in e.region for r in self.regions))
                 and (not self.sizes or e.size in self.sizes)
                 and (not self.points or bool(self.points & set(e.points)))

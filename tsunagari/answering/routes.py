@@ -98,29 +98,52 @@ def _relevant(intent: Intent, retriever: Retriever, candidates: list[Entity]) ->
     return [e for e in candidates if e.key in keep]
 
 
+def _qualifying_words(intent: Intent) -> tuple[str, ...]:
+    """Words that show a passage meets the conditions: content terms, size, region."""
+    c = intent.conditions
+    return (*(w for group in intent.terms for w in group), *c.sizes, *c.regions)
+
+
 def answer_enumeration(intent: Intent, retriever: Retriever, limit: int) -> Routed | None:
     entities = qualifying(intent, retriever)[:MAX_ENTITIES]
     if not entities:
         return None
     query = intent.query
-    quotes: list[tuple[Entity, list[Quote]]] = []
+    quotes: list[tuple[Entity, Quote | None, list[Quote]]] = []
+    words = _qualifying_words(intent)
     for e in entities:
-        hits = retriever.search(query, k=3, filters=entity_filters(e))
-        if intent.terms:  # the passage that uses the term, when one does
-            hits = sorted(hits, key=lambda h: not any(
-                w in h.chunk.text for g in intent.terms for w in g))
-        quotes.append((e, best_quotes(hits[:2], retriever, query, 1, terms=intent.terms)))
-    quotes = [(e, q) for e, q in quotes if q]
+        hits = retriever.search(query, k=max(3, len(e.chunk_ids)), filters=entity_filters(e))
+        # Quote the passage that shows why the case qualifies (the term, the size…), if any.
+        showing = [h for h in hits if any(w in h.chunk.text for w in words)]
+        found = best_quotes(showing[:4], retriever, query, 1, terms=intent.terms)
+        label = None
+        if showing and not found:  # only a heading shows it (「コラム１：A市（中国地方、小都市）」)
+            label = _line_with(showing[0], words)
+        found = found or best_quotes(hits[:2], retriever, query, 1, terms=intent.terms)
+        if found:
+            quotes.append((e, label, found))
     if not quotes:
         return None
-    citations, numbers = citations_for([q for _, qs in quotes for q in qs])
+    every = [q for _, label, qs in quotes for q in ([label] if label else []) + qs]
+    citations, numbers = citations_for(every)
     lines = [f"該当する事例は{len(quotes)}件です。", ""]
-    for e, qs in quotes:
-        lines.append(_entity_line(e))
+    for e, label, qs in quotes:
+        mark = f"[{numbers[label.hit.chunk.chunk_id]}]" if label else ""
+        lines.append(_entity_line(e) + mark)
         lines.extend(f"- {q.text}[{numbers[q.hit.chunk.chunk_id]}]" for q in qs)
         lines.append("")
-    hits = tuple(_renumber([q.hit for _, qs in quotes for q in qs]))
+    hits = tuple(_renumber([q.hit for q in every]))
     return Routed("\n".join(lines).strip(), citations, hits)
+
+
+def _line_with(hit: Hit, words: Sequence[str]) -> Quote | None:
+    """The first line of a passage that uses one of the words, as a quote."""
+    offset = 0
+    for line in hit.chunk.text.split("\n"):
+        if any(w in line for w in words):
+            return Quote(hit, line.strip(), offset + len(line) - len(line.lstrip()))
+        offset += len(line) + 1
+    return None
 
 
 # --------------------------------------------------------------------------- compare
