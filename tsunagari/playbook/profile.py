@@ -7,8 +7,10 @@ a TOML file or the eval set, so every entry point validates the same way.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from tsunagari.domain import POINT_MARKS, POINTS
@@ -138,3 +140,20 @@ def parse_points(value: Any) -> tuple[int, ...]:
             raise InputError(f"難しいことのポイント「{text}」が読めません。1〜5 または ①〜⑤ で"
                              "指定してください。")
     return tuple(dict.fromkeys(out))
+
+
+def read_profile_file(path: Path) -> dict[str, Any]:
+    """The profile fields of a TOML file (a `[profile]` table or top-level keys)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"プロフィールのファイル {path.name} が見つかりません。") from None
+    except (OSError, UnicodeDecodeError):
+        raise InputError(f"プロフィールのファイル {path.name} を読めませんでした"
+                         "（UTF-8 の TOML にしてください）。") from None
+    except tomllib.TOMLDecodeError:
+        raise InputError(f"プロフィールのファイル {path.name} は TOML として読めません。") from None
+    table = data.get("profile", data)
+    if not isinstance(table, dict):
+        raise InputError(f"プロフィールのファイル {path.name} の [profile] が表ではありません。")
+    return table
