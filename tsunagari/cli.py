@@ -27,9 +27,15 @@ from tsunagari.errors import InputError, TsunagariError
 from tsunagari.indexing.store import read_manifest, store_health
 from tsunagari.japanese import remove_surrogates
 from tsunagari.loaders.scan import STATUS_LABELS
-from tsunagari.playbook.profile import BODIES, DEPARTMENTS, POPULATION_BANDS, REGIONS, Profile
+from tsunagari.playbook.profile import (
+    BODIES,
+    DEPARTMENTS,
+    POPULATION_BANDS,
+    REGIONS,
+    Profile,
+    read_profile_file,
+)
 from tsunagari.playbook.profile import STAGES as PROFILE_STAGES
-from tsunagari.playbook.profile import read_profile_file
 from tsunagari.types import Filters
 
 

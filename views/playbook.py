@@ -10,7 +10,14 @@ from tsunagari.app import html, state
 from tsunagari.domain import POINTS
 from tsunagari.errors import IndexMissingError, TsunagariError
 from tsunagari.playbook.memo import build_memo
-from tsunagari.playbook.profile import BODIES, DEPARTMENTS, POPULATION_BANDS, REGIONS, STAGES, Profile
+from tsunagari.playbook.profile import (
+    BODIES,
+    DEPARTMENTS,
+    POPULATION_BANDS,
+    REGIONS,
+    STAGES,
+    Profile,
+)
 from tsunagari.playbook.render import memo_docx, memo_markdown, section_lines
 
 UNSET = "（指定なし）"

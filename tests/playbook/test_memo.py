@@ -13,8 +13,7 @@ from tsunagari.app.export import docx_footnotes
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError
 from tsunagari.playbook.memo import build_memo
-from tsunagari.playbook.profile import Profile
-from tsunagari.playbook.profile import parse_points
+from tsunagari.playbook.profile import Profile, parse_points
 from tsunagari.playbook.render import memo_docx, memo_markdown, memo_to_dict
 from tsunagari.service import ingest
 
