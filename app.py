@@ -15,6 +15,7 @@ page = st.navigation(
     [
         st.Page("views/chat.py", title="チャット", icon=":material/chat:", default=True),
         st.Page("views/cases.py", title="事例一覧", icon=":material/menu_book:"),
+        st.Page("views/playbook.py", title="手引きをつくる", icon=":material/description:"),
         st.Page("views/evaluation.py", title="評価", icon=":material/monitoring:"),
         st.Page("views/corpus.py", title="資料の管理", icon=":material/folder_open:"),
     ]

@@ -26,11 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", type=Path, default=HERE / "baseline.json")
     p.add_argument("--tolerance", type=float, default=0.02, help="許容する低下幅")
     p.add_argument("--write-baseline", action="store_true", help="今回の結果を基準値として保存する")
+    p.add_argument("--playbook", type=Path, default=HERE / "playbook.jsonl",
+                   help="手引きの評価セット（プロフィールと期待する性質の JSONL）")
     args = p.parse_args(argv)
 
     from tqdm import tqdm
 
+    from tsunagari.answering.retrieve import Retriever
     from tsunagari.config import load_settings
+    from tsunagari.evaluation.playbook import print_playbook, run_playbook_eval
     from tsunagari.evaluation.runner import check, print_table, run
     from tsunagari.indexing.store import data_paths
     from tsunagari.service import ingest
@@ -46,10 +50,15 @@ def main(argv: list[str] | None = None) -> int:
             return tqdm(items, desc=f"評価中 {desc}", unit="問", file=sys.stderr)
 
         metrics = run(args.qa, args.out, args.system, args.k, settings, progress)
+        # The memo uses the chunks and BM25 only: no embedder needed.
+        playbook = run_playbook_eval(args.playbook, Retriever.open(settings)) \
+            if args.playbook.exists() else None
     except TsunagariError as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 1
     print_table(metrics)
+    if playbook:
+        print_playbook(playbook)
     print(f"\n結果: {args.out / 'report.md'}")
     main_metrics = metrics[args.system[0]]
     if args.write_baseline:
@@ -64,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         failures = check(main_metrics, baseline, args.tolerance)
         for f in failures:
             print(f"品質低下: {f}", file=sys.stderr)
+        if playbook and playbook["failures"]:
+            failures.append(f"手引きの評価で {len(playbook['failures'])} 件が不合格")
+            print(f"品質低下: {failures[-1]}", file=sys.stderr)
         if failures:
             return 1
         print("基準値チェック: 合格")

@@ -1,4 +1,4 @@
-"""Command line: `python -m tsunagari ask|ingest|status`.
+"""Command line: `python -m tsunagari ask|ingest|status|playbook`.
 
 `tsunagari.service` is imported inside the commands: it pulls numpy and LangChain, and
 `--help` (or a typo) should answer at once.
@@ -27,6 +27,15 @@ from tsunagari.errors import InputError, TsunagariError
 from tsunagari.indexing.store import read_manifest, store_health
 from tsunagari.japanese import remove_surrogates
 from tsunagari.loaders.scan import STATUS_LABELS
+from tsunagari.playbook.profile import (
+    BODIES,
+    DEPARTMENTS,
+    POPULATION_BANDS,
+    REGIONS,
+    Profile,
+    read_profile_file,
+)
+from tsunagari.playbook.profile import STAGES as PROFILE_STAGES
 from tsunagari.types import Filters
 
 
@@ -57,6 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     ing = sub.add_parser("ingest", help="corpus/ から索引を作成・更新する")
     ing.add_argument("--corpus", type=Path, help="資料フォルダ（既定: corpus/）")
     sub.add_parser("status", help="索引の状態を表示する")
+    pb = sub.add_parser("playbook", help="自治体の状況に合わせた手引き（ポイント①〜⑤ごとの事例と助言）をつくる")
+    pb.add_argument("--profile", type=Path, metavar="FILE.toml",
+                    help="プロフィールの TOML（下の項目と同じ名前。指定したオプションが優先）")
+    pb.add_argument("--body", help=f"自治体の種類（{'／'.join(BODIES)}）")
+    pb.add_argument("--population", help=f"人口規模（{'／'.join(POPULATION_BANDS)}）")
+    pb.add_argument("--region", help=f"地域（{'／'.join(REGIONS)}）")
+    pb.add_argument("--stage", help=f"段階（{'／'.join(PROFILE_STAGES)}）")
+    pb.add_argument("--department", help=f"担当部署（{'／'.join(DEPARTMENTS)}）")
+    pb.add_argument("--difficulties", metavar="POINTS", help="いま難しいポイント（例: 3,1 または ③①）")
+    pb.add_argument("--situation", help="状況をひとことで（自由記述）")
+    pb.add_argument("--json", action="store_true", help="手引きを JSON（節・事例・出典）で出力する")
+    pb.add_argument("--docx", type=Path, metavar="FILE", help="Word（.docx、出典は脚注）にも書き出す")
     return p
 
 
@@ -323,6 +344,34 @@ def _ask_jsonl(service, rows, out: IO[str], filters: Filters, k: int | None) -> 
         out.flush()
 
 
+def run_playbook(args: argparse.Namespace) -> int:
+    """Build the 手引き for a profile (flags over a TOML file) and print Markdown or JSON."""
+    fields = read_profile_file(args.profile) if args.profile else {}
+    for name in Profile.__dataclass_fields__:
+        if getattr(args, name, None) is not None:
+            fields[name] = getattr(args, name)
+    profile = Profile.from_mapping(fields)
+    if args.docx and args.docx.suffix.lower() != ".docx":
+        print("エラー: --docx には .docx で終わるファイル名を指定してください。", file=sys.stderr)
+        return 2
+    service = _open(_settings(args), Filters())
+    # numpy and python-docx behind these: imported once the profile is known to be valid.
+    from tsunagari.playbook.memo import build_memo
+    from tsunagari.playbook.render import memo_docx, memo_markdown, memo_to_dict
+
+    memo = build_memo(service.retriever, profile)
+    for n in memo.notices:
+        _notice(n)
+    if args.docx:
+        args.docx.write_bytes(memo_docx(memo))
+        _notice(f"Word の手引きを {args.docx} に書き出しました。")
+    if args.json:
+        print(json.dumps(memo_to_dict(memo), ensure_ascii=False, indent=2))
+    else:
+        print(memo_markdown(memo))
+    return 0
+
+
 def run_status(args: argparse.Namespace) -> int:
     """The index as it is on disk: a damaged chunk store is reported, never the manifest's count."""
     settings = _settings(args)
@@ -348,7 +397,9 @@ def run_status(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"ask": run_ask, "ingest": run_ingest, "status": run_status}[args.command](args)
+        commands = {"ask": run_ask, "ingest": run_ingest, "status": run_status,
+                    "playbook": run_playbook}
+        return commands[args.command](args)
     except TsunagariError as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 1

@@ -190,9 +190,9 @@ def test_chat_in_a_real_browser(server, capsys):
             expect(nav).to_be_visible(timeout=30_000)
             links = nav.locator("a")
             labels = [links.nth(i).inner_text() for i in range(links.count())]
-            titles = ["チャット", "事例一覧", "評価", "資料の管理"]
-            # Exactly the four pages, each with its title (the icon's name is text too).
-            assert len(labels) == 4 and all(t in x for t, x in zip(titles, labels)), labels
+            titles = ["チャット", "事例一覧", "手引きをつくる", "評価", "資料の管理"]
+            # Exactly the five pages, each with its title (the icon's name is text too).
+            assert len(labels) == 5 and all(t in x for t, x in zip(titles, labels)), labels
             deep.screenshot(path=str(ARTIFACTS / "deep_link_cases.png"), full_page=False)
         finally:
             browser.close()
@@ -200,3 +200,46 @@ def test_chat_in_a_real_browser(server, capsys):
     with capsys.disabled():
         print("\n[browser timings] " + ", ".join(f"{k}={v:.2f}" for k, v in timings.items()))
     assert timings["answer_to_first_card_s"] < 30
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox / multiselect by its label."""
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_playbook_in_a_real_browser(server, tmp_path):
+    """Fill the 手引き form, get five sections, download a .docx whose citations are footnotes."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tsunagari.app.export import docx_footnotes
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+            page.goto(f"{server['url']}/playbook")
+            expect(page.get_by_role("heading", name="手引きをつくる")).to_be_visible(timeout=90_000)
+            _choose(page, "自治体の種類", "一般市")
+            _choose(page, "人口規模", "5万人未満")
+            _choose(page, "段階", "運営が停滞している")
+            _choose(page, "いま難しいこと（選んだ順に先に示します）",
+                    "③ これまで連携実績のない民間団体の巻き込み")
+            page.keyboard.press("Escape")
+            page.get_by_label("状況をひとことで（任意）").fill("民間団体が集まらず会議が形だけになっている")
+            page.get_by_role("button", name="手引きをつくる").click()
+            heads = page.get_by_role("heading", name="ポイント", exact=False)
+            expect(heads.first).to_contain_text("ポイント③", timeout=60_000)
+            expect(heads).to_have_count(5)
+            expect(page.get_by_text("同じ一般市・小都市の事例").first).to_be_visible()
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "playbook.png"), full_page=False)
+            with page.expect_download() as info:
+                page.get_by_role("button", name="Word でダウンロード").click()
+            path = tmp_path / "tebiki.docx"
+            info.value.save_as(path)
+            notes = docx_footnotes(path.read_bytes())
+            assert len(notes) >= 10 and all("本資料 p." in n for n in notes if not n.startswith("注"))
+        finally:
+            browser.close()

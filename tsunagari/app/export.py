@@ -154,7 +154,7 @@ _FOOTNOTES_XML = (
 )
 
 
-class _Footnotes:
+class Footnotes:
     """The footnotes part of a python-docx Document, created on first use."""
 
     def __init__(self, document: Any) -> None:
@@ -222,7 +222,7 @@ class _Footnotes:
         return fid
 
 
-def _ensure_footnote_styles(document: Any) -> None:
+def ensure_footnote_styles(document: Any) -> None:
     """Add the FootnoteText paragraph style (small type) if the template lacks it."""
     from docx.enum.style import WD_STYLE_TYPE
     from docx.shared import Pt
@@ -236,7 +236,7 @@ def _ensure_footnote_styles(document: Any) -> None:
     # python-docx names the style id "FootnoteText" for "Footnote Text".
 
 
-def _add_inline(paragraph: Any, text: str, notes: _Footnotes | None,
+def add_inline(paragraph: Any, text: str, notes: Footnotes | None,
                 cits: dict[int, Citation], seen: dict[int, int]) -> list[int]:
     """Add text with **bold** runs; each known [n] becomes a footnote reference.
 
@@ -265,22 +265,27 @@ def _add_inline(paragraph: Any, text: str, notes: _Footnotes | None,
     return used
 
 
-def conversation_docx(messages: Sequence[dict[str, Any]], created: str | None = None,
-                      filters: str = "") -> bytes:
-    """The conversation as a Word memo (.docx bytes) with each citation as a real footnote."""
+def new_document() -> tuple[Any, Footnotes]:
+    """A Word document set up for Japanese memos (font, footnote style) and its footnotes part."""
     from docx import Document
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
-    created = created or time.strftime("%Y-%m-%d %H:%M")
     doc = Document()
     normal = doc.styles["Normal"]
     normal.font.size = Pt(10.5)
     # East Asian font so that Japanese renders with a Japanese face in Word.
     fonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
     fonts.set(qn("w:eastAsia"), "游明朝")
-    _ensure_footnote_styles(doc)
-    notes = _Footnotes(doc)
+    ensure_footnote_styles(doc)
+    return doc, Footnotes(doc)
+
+
+def conversation_docx(messages: Sequence[dict[str, Any]], created: str | None = None,
+                      filters: str = "") -> bytes:
+    """The conversation as a Word memo (.docx bytes) with each citation as a real footnote."""
+    created = created or time.strftime("%Y-%m-%d %H:%M")
+    doc, notes = new_document()
 
     doc.add_heading(TITLE, level=0)
     doc.add_paragraph(f"{SUBTITLE}（作成: {created}）")
@@ -302,10 +307,10 @@ def conversation_docx(messages: Sequence[dict[str, Any]], created: str | None = 
                 continue
             if _BULLET.match(line):
                 p = doc.add_paragraph(style="List Bullet")
-                _add_inline(p, _BULLET.sub("", line), notes, cits, seen)
+                add_inline(p, _BULLET.sub("", line), notes, cits, seen)
             else:
                 p = doc.add_paragraph()
-                _add_inline(p, line.lstrip("#").strip(), notes, cits, seen)
+                add_inline(p, line.lstrip("#").strip(), notes, cits, seen)
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

