@@ -112,6 +112,8 @@ class ScopeChecker:
         """A fact-type noun (or a compound holding one, e.g. 申請期限) absent from the corpus."""
         if self.in_corpus(surface) or self.in_corpus(norm):
             return False
+        if surface[:1] in "大少多小" and surface[1:] in FACT_TERMS:
+            return False  # 大人数・少人数 say how large, they do not ask for a number
         if surface in FACT_TERMS or norm in FACT_TERMS:
             return True
         return pos[0] == "名詞" and any(t in surface and not self.in_corpus(t)
