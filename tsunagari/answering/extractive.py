@@ -102,6 +102,9 @@ def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
     return "\n".join(lines)
 
 
+LONG_QUESTION = 40  # characters: a question this long usually describes a situation
+
+
 class ExtractiveAnswerer:
     """The offline, extractive answerer (the default and the fallback of LLM modes)."""
 
@@ -151,11 +154,20 @@ class ExtractiveAnswerer:
     def _search(self, query: str, k: int, filters: Filters, intent: Intent) -> list[Hit]:
         """Hybrid search; with a negation, passages of the excluded cases are left out."""
         if not intent.excluded_entities and not intent.excluded:
-            return self.retriever.search(query, k=k, filters=filters)
+            return self.retriever.search(query, k=k, filters=filters,
+                                         dense_weight=self._dense_weight(query, intent))
         hits = self.retriever.search(query, k=k + 10, filters=filters)
         catalogue = self.retriever.catalogue
         kept = [h for h in hits if not _excluded(catalogue.of_chunk(h.chunk), intent)]
         return [replace(h, rank=i) for i, h in enumerate(kept[:k], start=1)]
+
+    def _dense_weight(self, query: str, intent: Intent) -> float | None:
+        """A long question in the asker's own words, naming no case, leans on meaning: the
+        dense list weighs as much as BM25 (measured on the paraphrase items)."""
+        if intent.kind in ("howto", "yesno") and not intent.entities and \
+                len(query) >= LONG_QUESTION:
+            return max(self.settings.dense_weight, self.settings.bm25_weight)
+        return None
 
     def _route(self, intent: Intent, hits: list[Hit], filters: Filters) -> Routed | None:
         limit = self.settings.answer_sentences

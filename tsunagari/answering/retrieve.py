@@ -128,7 +128,7 @@ class Retriever:
         return [d.metadata.get("chunk_id", "") for d in docs]
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
-               mode: str | None = None) -> list[Hit]:
+               mode: str | None = None, dense_weight: float | None = None) -> list[Hit]:
         """Top-k hits for a query under the filters."""
         k = k or self.settings.top_k
         filters = filters or Filters()
@@ -148,7 +148,8 @@ class Retriever:
             # dict.fromkeys: a chunk may briefly have two vectors during a refresh.
             dense_ids = list(dict.fromkeys(cid for cid in self.dense_ranking(query, filters, n)
                                            if cid in by_id and allowed[by_id[cid]]))
-            rankings.append((dense_ids, self.settings.dense_weight))
+            rankings.append((dense_ids, dense_weight if dense_weight is not None
+                             else self.settings.dense_weight))
         fused = rrf(rankings, self.settings.rrf_k)
         focus = self.focus(query, [cid for cid, _ in fused], allowed)
         if focus:
