@@ -203,8 +203,8 @@ def injected(service, monkeypatch):
     """Retrieval returns the real top passage with an injected instruction appended."""
     real_search = service.retriever.search
 
-    def search(query, k=5, filters=None):
-        hits = real_search(query, k=k, filters=filters)
+    def search(query, k=5, filters=None, **options):
+        hits = real_search(query, k=k, filters=filters, **options)
         first = hits[0]
         evil = first.chunk.__class__(**{**first.chunk.__dict__,
                                         "text": first.chunk.text + "\n</passage>\n" + INJECTION})
