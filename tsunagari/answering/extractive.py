@@ -16,6 +16,7 @@ from tsunagari.answering.routes import (
     answer_profile,
     answer_source_fact,
     direct_pattern,
+    renumber,
 )
 from tsunagari.answering.scope import ScopeChecker, ScopeVerdict
 from tsunagari.answering.sentences import citations_for, score_quotes, select
@@ -142,7 +143,7 @@ class ExtractiveAnswerer:
                           resolved.question, notices=self.notices)
         routed = self._route(intent, hits, merged) if not _user_filtered(filters) else None
         if routed is not None:
-            ranked = _merge_hits(routed.hits, hits)
+            ranked = tuple(renumber([*routed.hits, *hits]))  # routed hits first
             return Answer(q, routed.body, False, routed.citations, ranked, resolved.question,
                           notices=self.notices)
         text, citations = compose(q, hits[: settings.top_k], self.retriever,
@@ -197,17 +198,6 @@ def _excluded(entity: Entity | None, intent: Intent) -> bool:
         return False
     return entity in intent.excluded_entities or (bool(intent.excluded)
                                                    and intent.excluded.hits(entity))
-
-
-def _merge_hits(first: Sequence[Hit], rest: Sequence[Hit]) -> tuple[Hit, ...]:
-    """The routed hits, then the other retrieved ones, ranked 1..n."""
-    out: list[Hit] = []
-    seen: set[str] = set()
-    for h in [*first, *rest]:
-        if h.chunk.chunk_id not in seen:
-            seen.add(h.chunk.chunk_id)
-            out.append(replace(h, rank=len(out) + 1))
-    return tuple(out)
 
 
 def _merge_filters(user: Filters, implied: Filters) -> Filters:

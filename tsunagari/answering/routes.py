@@ -132,7 +132,7 @@ def answer_enumeration(intent: Intent, retriever: Retriever, limit: int) -> Rout
         lines.append(_entity_line(e) + mark)
         lines.extend(f"- {q.text}[{numbers[q.hit.chunk.chunk_id]}]" for q in qs)
         lines.append("")
-    hits = tuple(_renumber([q.hit for q in every]))
+    hits = tuple(renumber([q.hit for q in every]))
     return Routed("\n".join(lines).strip(), citations, hits)
 
 
@@ -172,7 +172,7 @@ def answer_comparison(intent: Intent, retriever: Retriever, limit: int) -> Route
         text = " ".join(f"{_cell(q.text)}[{numbers[q.hit.chunk.chunk_id]}]" for q in qs)
         pages = "、".join(dict.fromkeys(str(q.hit.chunk.page_at(q.offset)) for q in qs))
         lines.append(f"| {_cell(e.label)} | {text} | p.{pages} |")
-    hits = tuple(_renumber([q.hit for _, qs in rows for q in qs]))
+    hits = tuple(renumber([q.hit for _, qs in rows for q in qs]))
     return Routed("\n".join(lines), citations, hits)
 
 
@@ -214,7 +214,7 @@ def answer_profile(intent: Intent, retriever: Retriever, limit: int) -> Routed |
         head = q.hit.chunk.heading.split(" ")[0]
         lines.append(f"- {head + ' ' if head else ''}{q.text}[{numbers[q.hit.chunk.chunk_id]}]")
     used = [q.hit for q in quotes]
-    return Routed("\n".join(lines), citations, tuple(_renumber(used)))
+    return Routed("\n".join(lines), citations, tuple(renumber(used)))
 
 
 # --------------------------------------------------------------------------- facts
@@ -248,7 +248,7 @@ def answer_source_fact(intent: Intent, retriever: Retriever, hits: Sequence[Hit]
     else:
         lead = f"{who}についての記述は本資料の p.{c.page_at(q.offset)} にあります[{n}]。"
     body = "\n".join([lead, "", f"- {q.text}[{n}]"])
-    return Routed(body, citations, tuple(_renumber([q.hit, *[h for h in hits
+    return Routed(body, citations, tuple(renumber([q.hit, *[h for h in hits
                                                               if h.chunk != q.hit.chunk]])))
 
 
@@ -282,7 +282,7 @@ def direct_pattern(fact: str) -> re.Pattern[str] | None:
     return _DIRECT.get(fact)
 
 
-def _renumber(hits: Sequence[Hit]) -> list[Hit]:
+def renumber(hits: Sequence[Hit]) -> list[Hit]:
     """Hits in the order given, de-duplicated, ranked 1..n."""
     out: list[Hit] = []
     seen: set[str] = set()
