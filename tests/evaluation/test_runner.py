@@ -141,6 +141,11 @@ def test_check_flags_only_real_drops():
     assert len(fails) == 1 and fails[0].startswith("recall@5")
 
 
+def test_check_guards_ndcg():
+    fails = runner.check({"ndcg@10": 0.80}, {"ndcg@10": 0.86}, 0.02)
+    assert len(fails) == 1 and fails[0].startswith("ndcg@10: 0.800")
+
+
 def test_run_writes_side_by_side_report(index_dir, tmp_path, monkeypatch):
     settings = load_settings(data_dir=index_dir, corpus_dir=CORPUS)
     qa = _write(tmp_path / "qa.jsonl", ITEMS)

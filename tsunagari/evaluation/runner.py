@@ -14,7 +14,7 @@ from tsunagari.evaluation.systems import build_runners, make_judge, timed
 KS = (1, 3, 5, 10)
 # Metrics guarded by --check: higher is better; a drop larger than the tolerance fails.
 # A per-type key such as "answer_pass/enumerate" is guarded when its name before "/" is.
-GUARDED = ("recall@5", "mrr@10", "cited_page_accuracy", "citation_precision",
+GUARDED = ("recall@5", "mrr@10", "ndcg@10", "cited_page_accuracy", "citation_precision",
            "keyword_coverage", "abstention_recall", "answerable_answered",
            "answer_pass", "case_completeness")
 NOT_RUN = "not run"
