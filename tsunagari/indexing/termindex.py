@@ -53,6 +53,8 @@ _BATCH = 8192  # chunks per build step (bounds the build's memory)
 _GAP = 4  # candidate chunks this close are verified with one search over the span
 _SPACE = re.compile(r"\s+")
 _SEP = 0x0A  # "\n" between chunk texts
+_DOC_BITS = np.uint64(22)  # chunk number within a batch (< 2**22) under a 42-bit bigram key
+_DOC_MASK = np.uint64((1 << 22) - 1)
 
 
 def compact(text: str) -> str:
@@ -77,6 +79,14 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     """np.unique by sorting (numpy 2's hash-based np.unique is ~100x slower on these arrays)."""
     values = np.sort(values)
     return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def _runs(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Runs of equal values in `sorted_keys`: their numbers in `keys`, first index, length."""
+    first = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]) \
+        if len(sorted_keys) else np.zeros(0, np.int64)
+    lengths = np.diff(np.r_[first, len(sorted_keys)])
+    return np.searchsorted(keys, sorted_keys[first]), first, lengths
 
 
 def _bigram_keys(cps: np.ndarray) -> np.ndarray:
@@ -108,31 +118,35 @@ class TermIndex:
         data = "".join(t + "\n" for t in texts).encode("utf-8")
         starts = np.zeros(len(texts) + 1, dtype=np.int64)
         starts[1:] = np.cumsum([len(t.encode("utf-8")) + 1 for t in texts], dtype=np.int64)
-        key_parts: list[np.ndarray] = []
-        doc_parts: list[np.ndarray] = []
+        # Per batch of chunks: its (bigram key, chunk) pairs, sorted, as key << 22 | chunk.
+        batches: list[np.ndarray] = []
         chars = np.zeros(0, dtype=np.uint32)
-        mask = np.uint64((1 << 22) - 1)
         for b0 in range(0, len(texts), _BATCH):
             cps = _codepoints("\n".join(texts[b0:b0 + _BATCH]))
             sep = cps == _SEP
             chars = _sorted_unique(np.concatenate([chars, cps[~sep]]))
             doc = np.cumsum(sep, dtype=np.uint64)  # chunk number within the batch
-            keys = _bigram_keys(cps)
             inside = ~(sep[:-1] | sep[1:])
-            pairs = _sorted_unique((keys[inside] << np.uint64(22)) | doc[:-1][inside])
-            key_parts.append(pairs >> np.uint64(22))
-            doc_parts.append(((pairs & mask) + np.uint64(b0)).astype(np.uint32))
-        all_keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.uint64)
-        all_docs = np.concatenate(doc_parts) if doc_parts else np.zeros(0, np.uint32)
-        # Each batch is sorted by key: a stable sort merges the runs, chunk numbers stay ordered.
-        order = np.argsort(all_keys, kind="stable")
-        all_keys = all_keys[order]
-        postings = all_docs[order]
-        first = np.flatnonzero(np.r_[True, all_keys[1:] != all_keys[:-1]]) if len(all_keys) \
-            else np.zeros(0, np.int64)
-        ptr = np.append(first, len(all_keys)).astype(np.int64)
-        arrays = {"starts": starts, "keys": all_keys[first], "ptr": ptr, "postings": postings,
-                  "chars": chars.astype(np.uint32)}
+            batches.append(_sorted_unique((_bigram_keys(cps)[inside] << _DOC_BITS)
+                                          | doc[:-1][inside]))
+        keys = _sorted_unique(np.concatenate(
+            [_sorted_unique(b >> _DOC_BITS) for b in batches] or [np.zeros(0, np.uint64)]))
+        # CSR without sorting all pairs at once: count per key, then fill batch by batch
+        # (batches are in chunk order, so every posting list comes out sorted).
+        runs = [_runs(b >> _DOC_BITS, keys) for b in batches]
+        ptr = np.zeros(len(keys) + 1, dtype=np.int64)
+        for ids, first, lengths in runs:
+            ptr[1:][ids] += lengths
+        np.cumsum(ptr, out=ptr)
+        postings = np.empty(int(ptr[-1]), dtype=np.uint32)
+        write = ptr[:-1].copy()
+        for n, (b, (ids, first, lengths)) in enumerate(zip(batches, runs)):
+            where = np.repeat(write[ids] - first, lengths) + np.arange(len(b))
+            postings[where] = (b & _DOC_MASK) + np.uint64(n * _BATCH)
+            write[ids] += lengths
+            batches[n] = b[:0]  # free the pairs as soon as they are placed
+        arrays = {"starts": starts, "keys": keys, "ptr": ptr, "postings": postings,
+                  "chars": chars}
         return cls(data, arrays)
 
     def contains(self, term: str) -> bool:
