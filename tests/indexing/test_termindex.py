@@ -43,6 +43,17 @@ def _old_in_chunk(chunks: list[Chunk], term: str) -> bool:
         [c.index_text(), c.source_report, " ".join(c.footnotes)])) for c in chunks)
 
 
+# Characters whose NFKC depends on their neighbours or holds a space: half-width kana and
+# voiced marks (ｶﾞ → ガ), combining marks, ゛ (→ space + U+3099), ¨, Hangul jamo, ligatures.
+TRICKY = "ｶﾞﾟﾊかが\u3099\u309a゛゜¨\u0301e\u0327\u1100\u1161\u11a8ﬁ①㍻\u00a0\u3000 \n"
+
+
+@FAST
+@given(text=st.text(alphabet=TRICKY + ALPHABET, max_size=30) | st.text(max_size=30))
+def test_compact_is_nfkc_without_whitespace(text):
+    assert termindex.compact(text) == re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
 texts = st.text(alphabet=ALPHABET, max_size=40)
 chunk_lists = st.lists(st.tuples(texts, texts, st.lists(texts, max_size=2), texts), max_size=8)
 
