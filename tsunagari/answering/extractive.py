@@ -22,6 +22,7 @@ from tsunagari.answering.scope import ScopeChecker, ScopeVerdict
 from tsunagari.answering.sentences import citations_for, score_quotes, select
 from tsunagari.config import Settings
 from tsunagari.domain import POINT_MARKS, POINT_REF, mentioned_points
+from tsunagari.indexing import termindex
 from tsunagari.indexing.catalogue import Entity
 from tsunagari.types import Answer, Citation, Filters, Hit
 
@@ -114,7 +115,8 @@ class ExtractiveAnswerer:
         self.retriever = retriever
         self.settings = settings
         tok = retriever.tokenizer
-        self.checker = checker or ScopeChecker(retriever.chunks, tok.morphemes)  # type: ignore
+        self.checker = checker or ScopeChecker(termindex.open_index(
+            retriever.settings, retriever.store_sha256, retriever.chunks), tok.morphemes)  # type: ignore
         self.notices = tuple(notices)
         self.known = retriever.known_entities
 

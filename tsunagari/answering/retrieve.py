@@ -13,7 +13,7 @@ from tsunagari.answering.followup import find_entities
 from tsunagari.config import Settings
 from tsunagari.domain import canonical_municipality, expand, mentioned_points, topic_points
 from tsunagari.indexing.catalogue import Entity, build_catalogue
-from tsunagari.indexing.store import data_paths, load_chunks_with_tokens
+from tsunagari.indexing.store import data_paths, load_store
 from tsunagari.indexing.vectors import vector_store
 from tsunagari.japanese import Tokenizer, default_tokenizer
 from tsunagari.types import Chunk, Filters, Hit
@@ -59,6 +59,7 @@ class Retriever:
     idf: dict[str, float] = field(default_factory=dict)
     _store: object | None = None
     _vectors: dict[str, list[float]] = field(default_factory=dict)
+    store_sha256: str = ""  # SHA-256 of the chunk store `chunks` came from ("": not from one)
 
     def __post_init__(self) -> None:
         # Derived once per index, not per question.
@@ -72,14 +73,14 @@ class Retriever:
         """Load the chunk store written by ingest and build BM25 from its stored tokens."""
         import bm25s  # imported here: scipy/numba start-up is not needed for --help
 
-        rows = load_chunks_with_tokens(data_paths(settings)["chunks"])
+        rows, sha256 = load_store(data_paths(settings)["chunks"])
         bm25 = bm25s.BM25()
         bm25.index([tokens or ["\u3000"] for _, tokens in rows], show_progress=False)
         df = Counter(t for _, tokens in rows for t in set(tokens))
         n = max(len(rows), 1)
         idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         return cls(settings, [c for c, _ in rows], bm25, embedder,
-                   tokenizer or default_tokenizer(), idf)
+                   tokenizer or default_tokenizer(), idf, store_sha256=sha256)
 
     def entity_chunks(self, entity: Entity) -> list[Chunk]:
         """Every passage of a case or column, in document order."""

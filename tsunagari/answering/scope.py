@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from tsunagari.indexing.termindex import TermIndex
 from tsunagari.japanese import normalize
 from tsunagari.types import Chunk
 
@@ -91,22 +93,42 @@ class ScopeVerdict:
     reason: str = ""
 
 
-def _compact(text: str) -> str:
-    return re.sub(r"\s+", "", normalize(text))
+class Terms(Protocol):
+    """Answers whether a term occurs in the corpus (`TermIndex`)."""
+
+    def contains(self, term: str) -> bool: ...
 
 
 class ScopeChecker:
-    """Flags questions about named things or facts that occur nowhere in the corpus."""
+    """Flags questions about named things or facts that occur nowhere in the corpus.
 
-    def __init__(self, chunks: Sequence[Chunk], morphemes: Morphemes) -> None:
-        parts = []
-        for c in chunks:
-            parts.extend([c.index_text(), c.source_report, " ".join(c.footnotes)])
-        self._corpus = _compact("\n".join(parts))
+    Terms are looked up in a `TermIndex` (saved with the index; `from_chunks` builds one in
+    memory). Answers to look-ups are kept: the index never changes under a checker, and every
+    question asks about the same fact terms (FACT_TERMS).
+    """
+
+    MEMO_SIZE = 100_000  # remembered look-ups; the memo starts over when full
+
+    def __init__(self, terms: Terms, morphemes: Morphemes, remember: bool = True) -> None:
+        self.terms = terms
         self._morphemes = morphemes
+        self._memo: dict[str, bool] = {}
+        self._memo_size = self.MEMO_SIZE if remember else 0
+
+    @classmethod
+    def from_chunks(cls, chunks: Sequence[Chunk], morphemes: Morphemes) -> ScopeChecker:
+        """A checker over chunks held in memory (tests, callers without a data dir)."""
+        return cls(TermIndex.from_chunks(chunks), morphemes)
 
     def in_corpus(self, term: str) -> bool:
-        return _compact(term) in self._corpus
+        known = self._memo.get(term)
+        if known is None:
+            known = self.terms.contains(term)
+            if len(self._memo) >= self._memo_size:
+                self._memo.clear()
+            if self._memo_size:
+                self._memo[term] = known
+        return known
 
     def _asks_missing_fact(self, surface: str, norm: str, pos: tuple[str, ...]) -> bool:
         """A fact-type noun (or a compound holding one, e.g. 申請期限) absent from the corpus."""

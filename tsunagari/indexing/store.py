@@ -91,6 +91,7 @@ def data_paths(settings: Settings) -> dict[str, Path]:
         "records": d / "records.sqlite",
         "lock": d / LOCK_FILE,
         "cache": d / "cache",
+        "derived": d / "derived",  # caches derived from the chunk store (see termindex.py)
     }
 
 
@@ -128,6 +129,11 @@ def load_chunks_with_tokens(path: Path) -> list[Row]:
     Raises IndexMissingError when there is no index, IndexDamagedError when the store is not
     whole (see `inspect_store`).
     """
+    return load_store(path)[0]
+
+
+def load_store(path: Path) -> tuple[list[Row], str]:
+    """`load_chunks_with_tokens`, and the SHA-256 of exactly the bytes the rows came from."""
     rows, health = inspect_store(path)
     if health.state == "missing":
         raise IndexMissingError(
@@ -135,7 +141,7 @@ def load_chunks_with_tokens(path: Path) -> list[Row]:
         )
     if not health.ok:
         raise IndexDamagedError(health.message())
-    return rows
+    return rows, health.sha256
 
 
 def store_health(settings: Settings) -> StoreHealth:

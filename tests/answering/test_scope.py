@@ -1,0 +1,54 @@
+"""ScopeChecker over the term index: the verdicts of the old whole-corpus scan, on the index
+that ingest saved, with each term looked up once."""
+
+from __future__ import annotations
+
+import json
+
+from core_fixtures import ROOT, index_dir, service  # noqa: F401
+
+from tsunagari.answering.scope import FACT_TERMS, ScopeChecker
+from tsunagari.evaluation.bench import WholeText
+from tsunagari.indexing.termindex import TermIndex
+
+QUESTIONS = [json.loads(line)["question"] for line in
+             (ROOT / "eval" / "qa.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_the_answerer_uses_the_index_saved_at_ingest(service):
+    terms = service.answerer.checker.terms
+    assert isinstance(terms, TermIndex) and terms.source == "saved"
+    assert terms.chunks == len(service.retriever.chunks)
+
+
+def test_verdicts_on_every_eval_question_equal_the_whole_corpus_scan(service):
+    chunks = service.retriever.chunks
+    morphemes = service.retriever.tokenizer.morphemes
+    before = ScopeChecker(WholeText(chunks), morphemes, remember=False)
+    now = service.answerer.checker
+    verdicts = [now.check(q) for q in QUESTIONS]
+    assert verdicts == [before.check(q) for q in QUESTIONS]
+    assert sum(v.abstain for v in verdicts) >= 5  # the out-of-scope questions are declined
+
+
+class Counting:
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.asked: list[str] = []
+
+    def contains(self, term: str) -> bool:
+        self.asked.append(term)
+        return self.inner.contains(term)
+
+
+def test_each_term_is_looked_up_once(service):
+    terms = Counting(service.answerer.checker.terms)
+    checker = ScopeChecker(terms, service.retriever.tokenizer.morphemes)
+    first = checker.check("連携推進会議の開催日と申請書の様式は？")
+    asked = len(terms.asked)
+    assert asked == len(set(terms.asked)) and FACT_TERMS & set(terms.asked)
+    assert checker.check("連携推進会議の開催日と申請書の様式は？") == first
+    assert len(terms.asked) == asked  # nothing looked up again
+    checker.check("居場所づくりの申請書の様式と開催日は？")
+    again = set(terms.asked[asked:])
+    assert "居場所" in again and not again & set(terms.asked[:asked])  # remembered across questions
