@@ -3,6 +3,7 @@ so no embedding is needed; the two-replica test with the real embedder is test_r
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -190,3 +191,34 @@ def test_an_unreachable_server_is_a_clear_message_and_changes_nothing(tmp_path, 
         open_service(b)
     assert (data_paths(b)["dir"] / "chunks.jsonl").read_text(encoding="utf-8") == "keep\n"
     assert shared.refresh_if_changed(b, force=True) is False  # a running app keeps its index
+
+
+def test_make_run_on_a_replica_syncs_instead_of_ingesting(tmp_path, corpus, module_chroma_server,
+                                                          collection, monkeypatch, capsys):
+    """`python -m ingest --if-missing` (what `make run` calls) with an empty data dir and no
+    corpus uses the index published in Chroma; without one, it builds as before."""
+    from ingest.__main__ import main as ingest_main
+
+    a = settings_for(tmp_path, module_chroma_server, "a", collection, corpus)
+    for key in [k for k in os.environ if k.startswith("TSUNAGARI_")]:
+        monkeypatch.delenv(key)
+    env = {"TSUNAGARI_DATA_DIR": str(tmp_path / "b"), "TSUNAGARI_CORPUS_DIR": str(tmp_path / "x"),
+           "TSUNAGARI_EMBEDDER": "none", "TSUNAGARI_RETRIEVAL_MODE": "bm25",
+           "TSUNAGARI_SHARED_COLLECTION": collection, "CHROMA_HOST": "127.0.0.1",
+           "CHROMA_PORT": str(module_chroma_server)}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    # Nothing published yet and no corpus: it tries to build, and says why it cannot.
+    assert ingest_main(["--if-missing"]) == 1
+    assert "資料フォルダ" in capsys.readouterr().err
+    ingest(a)
+    assert ingest_main(["--if-missing"]) == 0
+    assert "Chroma サーバー" in capsys.readouterr().out
+    assert (tmp_path / "b" / "chunks.jsonl").read_bytes() == data_paths(a)["chunks"].read_bytes()
+    # Embedded mode with an index already there: nothing is done.
+    monkeypatch.delenv("CHROMA_HOST")
+    monkeypatch.setenv("TSUNAGARI_DATA_DIR", str(tmp_path / "a"))
+    before = data_paths(a)["manifest"].read_bytes()
+    assert ingest_main(["--if-missing"]) == 0
+    assert "すでにあります" in capsys.readouterr().out
+    assert data_paths(a)["manifest"].read_bytes() == before
