@@ -380,8 +380,7 @@ def run_playbook(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     """The index as it is on disk: a damaged chunk store is reported, never the manifest's count."""
     settings = _settings(args)
-    if settings.chroma_host:
-        shared.sync(settings)
+    synced = shared.sync(settings)
     manifest = read_manifest(settings)
     health = store_health(settings)
     if health.state == "missing":
@@ -389,8 +388,9 @@ def run_status(args: argparse.Namespace) -> int:
                  else "")
         print(f"索引はまだ{where}ありません。`python -m ingest` で作成してください。")
         return 1
-    if shared.origin_line(settings):
-        print(shared.origin_line(settings))
+    for line in (shared.origin_line(settings), shared.drift_notice(settings, synced)):
+        if line:
+            print(line)
     if not health.ok:
         print(health.message())
         return 1

@@ -33,7 +33,7 @@ def corpus(tmp_path):
 def settings_for(tmp_path, port, name, collection, corpus_dir=None, **kw):
     return load_settings(data_dir=tmp_path / name, corpus_dir=corpus_dir or tmp_path / "none",
                          chroma_host="127.0.0.1", chroma_port=port, shared_collection=collection,
-                         embedder="none", retrieval_mode="bm25", shared_part_rows=1, **kw)
+                         embedder="none", retrieval_mode="bm25", **kw)
 
 
 @pytest.fixture()
@@ -48,6 +48,7 @@ def server_ids(settings) -> set[str]:
 def test_publish_uploads_only_what_changed(tmp_path, corpus, module_chroma_server, collection):
     a = settings_for(tmp_path, module_chroma_server, "a", collection, corpus)
     first = ingest(a).published
+    # One part per report (each has one chunk, far below shared_part_rows).
     assert first is not None and first.parts == len(DOCS) and first.uploaded == len(DOCS)
     v1 = shared.shared_version(a)
     assert v1.sha256 == read_manifest(a).chunks_sha256 and len(v1.parts) == len(DOCS)
@@ -69,6 +70,7 @@ def test_publish_uploads_only_what_changed(tmp_path, corpus, module_chroma_serve
                                      encoding="utf-8")
     v3_stats = ingest(a).published
     v3 = shared.shared_version(a)
+    assert [v3.parts[0], v3.parts[2]] == [v2.parts[0], v2.parts[2]]  # only sakai's part changed
     # Parts referenced by neither the current nor the previous version are gone.
     assert v3_stats.uploaded == 1 and v3_stats.deleted == 1
     assert server_ids(a) == {shared.MANIFEST_ID, *v3.parts, *v2.parts}
@@ -89,6 +91,14 @@ def test_a_replica_with_an_empty_data_dir_answers_like_the_publisher(
     q = "空き店舗の居場所"
     assert [h.chunk.chunk_id for h in open_service(b).retriever.search(q, k=3)] == \
         [h.chunk.chunk_id for h in open_service(a).retriever.search(q, k=3)]
+
+    # A changed report: the replica downloads only that report's part.
+    (corpus / "nabari.md").write_text("# 名張市\n\n名張市では、まちの保健室を15か所に置いた。\n",
+                                      encoding="utf-8")
+    ingest(a)
+    again = shared.sync(b)
+    assert again.state == "synced" and again.fetched == 1
+    assert paths_b["chunks"].read_bytes() == paths_a["chunks"].read_bytes()
 
     # The publisher's own store is never replaced by the shared copy.
     assert shared.sync(a).state == "publisher"
@@ -123,9 +133,11 @@ def test_a_killed_publish_leaves_replicas_on_the_previous_version(
     monkeypatch.setattr(shared, "_add_part", dying_add)
     (corpus / "nabari.md").write_text("# 名張市\n\n名張市では、まちの保健室を15か所に置いた。\n",
                                       encoding="utf-8")
-    with pytest.raises(TsunagariError):
+    with pytest.raises(TsunagariError, match="Chroma サーバーは前の版のまま"):
         ingest(a)
-    assert shared.shared_version(a) == v1  # Chroma still serves the previous version
+    assert shared.shared_version(a) == v1
+    drift = shared.drift_notice(a, shared.sync(a))
+    assert "このマシンの索引と異なります" in drift  # Chroma still serves the previous version
     assert shared.sync(b).state == "current"
     assert data_paths(b)["chunks"].read_bytes() == before
     assert "神戸市" not in "".join(c.text for c in open_service(b).retriever.chunks)
@@ -135,6 +147,7 @@ def test_a_killed_publish_leaves_replicas_on_the_previous_version(
     stats = ingest(a).published
     assert stats.changed and stats.uploaded == 1  # the part that got through is reused
     assert shared.sync(b).state == "synced"
+    assert shared.drift_notice(a, shared.sync(a)) == ""
     assert data_paths(b)["chunks"].read_bytes() == data_paths(a)["chunks"].read_bytes()
     assert "神戸市" in "".join(c.text for c in open_service(b).retriever.chunks)
 
@@ -147,12 +160,13 @@ def test_a_store_that_does_not_match_its_checksum_is_refused(
     ingest(a)
     shared.sync(b)
     before = {p.name: p.read_bytes() for p in data_paths(b)["dir"].iterdir()}
+    had = set(shared.shared_version(a).parts)
 
     (corpus / "sakai.md").write_text("# 堺市\n\n堺市では、駅前で居場所を開いている。\n", encoding="utf-8")
     ingest(a)
     version = shared.shared_version(a)
     col = shared.store_collection(a)
-    pid = version.parts[0]
+    pid = next(p for p in version.parts if p not in had)  # one B must download
     col.update(ids=[pid], documents=['{"chunk_id": "tampered"}\n'], embeddings=[[0.0]])
 
     with pytest.raises(IndexDamagedError, match="チェックサム"):

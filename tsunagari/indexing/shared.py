@@ -85,6 +85,7 @@ class SyncResult:
 
     state: Literal["synced", "manifest", "current", "publisher", "none"]
     version: str = ""
+    fetched: int = 0  # parts downloaded (the others were already in the local store)
 
     @property
     def changed(self) -> bool:
@@ -95,36 +96,62 @@ def server_label(settings: Settings) -> str:
     return f"{settings.chroma_host}:{settings.chroma_port}"
 
 
-def _unreachable(settings: Settings, exc: Exception) -> ConfigError:
+UNCHANGED = "このマシンの索引のファイルは変更していません。"
+
+
+def _unreachable(settings: Settings, exc: Exception, tail: str = UNCHANGED) -> ConfigError:
     return ConfigError(
         f"Chroma サーバー（{server_label(settings)}）との通信に失敗しました（{type(exc).__name__}）。"
-        "サーバーが起動しているか、CHROMA_HOST / CHROMA_PORT を確認してください。"
-        "このマシンの索引のファイルは変更していません。"
+        "サーバーが起動しているか、CHROMA_HOST / CHROMA_PORT を確認してください。" + tail
     )
 
 
-def store_collection(settings: Settings, client=None):
-    """The shared collection, created without an embedding function (never a model download)."""
-    client = client or chroma_client(settings)
+def store_collection(settings: Settings, client=None, tail: str = UNCHANGED):
+    """The shared collection, created without an embedding function (never a model download).
+    `tail` ends the Japanese message when the server cannot be reached."""
     try:
+        client = client or chroma_client(settings)
         return client.get_or_create_collection(settings.shared_collection,
                                                embedding_function=None)
-    except ConfigError:
-        raise
     except Exception as exc:  # chromadb raises many transport/HTTP error types
-        raise _unreachable(settings, exc) from exc
+        raise _unreachable(settings, exc, tail) from exc
 
 
-def split_parts(text: str, rows: int) -> list[str]:
-    """The store's text in parts of at most `rows` lines; joined back they are `text` exactly.
+def split_parts(text: str, rows: int, doc_rows: list[int] | None = None) -> list[str]:
+    """The store's text in parts of at most `rows` lines, never spanning two reports when
+    `doc_rows` (lines per report, in store order: the manifest's documents) fits the text; so a
+    changed report changes only its own parts. Joined back, the parts are `text` exactly.
 
     >>> split_parts("a\\nb\\nc\\n", 2)
     ['a\\nb\\n', 'c\\n']
-    >>> "".join(split_parts("a\\nb", 1)) == "a\\nb"
+    >>> split_parts("a\\nb\\nc\\n", 2, [1, 2])
+    ['a\\n', 'b\\nc\\n']
+    >>> split_parts("a\\nb\\nc\\nd\\n", 2, [3, 1])
+    ['a\\nb\\n', 'c\\n', 'd\\n']
+    >>> "".join(split_parts("a\\u2028b\\nc", 1)) == "a\\u2028b\\nc"
     True
+    >>> split_parts("a\\u2028b\\nc", 1)
+    ['a\\u2028b\\n', 'c']
     """
-    lines = text.splitlines(keepends=True)
-    return ["".join(lines[i:i + rows]) for i in range(0, len(lines), rows)]
+    # Only "\n" ends a row (str.splitlines would also split at U+2028 inside a chunk's text).
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    if not lines[-1]:
+        lines.pop()
+    if not doc_rows or sum(doc_rows) != len(lines) or min(doc_rows) < 0:
+        doc_rows = [len(lines)]
+    parts, start = [], 0
+    for n in doc_rows:
+        end = start + n
+        parts += ["".join(lines[i:min(i + rows, end)]) for i in range(start, end, rows)]
+        start = end
+    return parts
+
+
+def manifest_rows(manifest: Manifest | None) -> list[int]:
+    """Lines per report in store order, from the manifest ([] when it does not say)."""
+    counts = [d.get("chunks") for d in (manifest.documents if manifest else [])]
+    return counts if all(isinstance(c, int) for c in counts) else []
 
 
 def part_id(part: str) -> str:
@@ -186,15 +213,15 @@ def publish(settings: Settings, client=None) -> PublishStats:
     if manifest is None or hashlib.sha256(data).hexdigest() != manifest.chunks_sha256:
         raise IndexDamagedError("索引のファイルが manifest.json の記録と一致しないため、Chroma サーバーへ"
                                 "公開しませんでした。`python -m ingest` を実行してください。")
-    parts = split_parts(data.decode("utf-8"), settings.shared_part_rows)
+    parts = split_parts(data.decode("utf-8"), settings.shared_part_rows, manifest_rows(manifest))
     ids = [part_id(p) for p in parts]
-    collection = store_collection(settings, client)
+    tail = ("このマシンの索引は更新しましたが、Chroma サーバーは前の版のままです（ほかのマシンは前の版で"
+            "答え続けます）。もう一度 `python -m ingest` を実行すると公開します。")
+    collection = store_collection(settings, client, tail)
     try:
         return _publish(collection, manifest, parts, ids)
-    except (IndexDamagedError, IndexMissingError):
-        raise
     except Exception as exc:
-        raise _unreachable(settings, exc) from exc
+        raise _unreachable(settings, exc, tail) from exc
 
 
 def _publish(collection, manifest: Manifest, parts: list[str], ids: list[str]) -> PublishStats:
@@ -251,16 +278,29 @@ def _local_sha(settings: Settings, read_file: bool) -> str:
     return manifest.chunks_sha256 if manifest else ""
 
 
-def _fetch_text(collection, version: SharedVersion) -> str | None:
-    """The store's text reassembled from its parts; None when a part is gone (republished)."""
-    texts: dict[str, str] = {}
-    unique = list(dict.fromkeys(version.parts))
-    for i in range(0, len(unique), FETCH_PARTS):
-        got = collection.get(ids=unique[i:i + FETCH_PARTS], include=["documents"])
+def _local_parts(settings: Settings) -> dict[str, str]:
+    """The local store's parts by id (split as ingest splits them): a replica fetches only the
+    parts it does not have. Ids are content hashes, so a damaged local part is never reused."""
+    try:
+        text = data_paths(settings)["chunks"].read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    parts = split_parts(text, settings.shared_part_rows, manifest_rows(read_manifest(settings)))
+    return {part_id(p): p for p in parts}
+
+
+def _fetch_text(collection, version: SharedVersion, have: dict[str, str]
+                ) -> tuple[str | None, int]:
+    """The store's text reassembled from its parts (local ones reused; None when a part is gone,
+    republished meanwhile) and how many parts were downloaded."""
+    texts = {p: have[p] for p in version.parts if p in have}
+    missing = [p for p in dict.fromkeys(version.parts) if p not in texts]
+    for i in range(0, len(missing), FETCH_PARTS):
+        got = collection.get(ids=missing[i:i + FETCH_PARTS], include=["documents"])
         texts.update(zip(got["ids"], got["documents"]))
-    if any(p not in texts for p in unique):
-        return None
-    return "".join(texts[p] for p in version.parts)
+    if any(p not in texts for p in version.parts):
+        return None, len(missing)
+    return "".join(texts[p] for p in version.parts), len(missing)
 
 
 def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
@@ -288,13 +328,13 @@ def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
                 atomic_write(data_paths(settings)["manifest"],
                              replace(version.manifest, also_sha256="").to_json())
                 return SyncResult("manifest", version.key)
-            text = _fetch_text(collection, version)
+            text, fetched = _fetch_text(collection, version, _local_parts(settings))
             if text is None or hashlib.sha256(text.encode("utf-8")).hexdigest() != version.sha256:
                 log.warning("shared store incomplete or changed while reading; retrying")
                 time.sleep(0.2)
                 continue
             _install(settings, text, version.manifest)
-            return SyncResult("synced", version.key)
+            return SyncResult("synced", version.key, fetched)
     except (IndexDamagedError, OSError):
         raise
     except Exception as exc:
@@ -355,3 +395,15 @@ def origin_line(settings: Settings) -> str:
         return (f"索引の共有: このマシンで作成し、Chroma サーバー（{server_label(settings)}）に"
                 "公開しています")
     return f"索引: Chroma サーバー（{server_label(settings)}）から取得（このマシンのファイルはその写し）"
+
+
+def drift_notice(settings: Settings, result: SyncResult) -> str:
+    """Where ingest runs: a Japanese warning when Chroma serves another version than this data
+    dir's (a publish failed, or another machine refreshed), else ""."""
+    manifest = read_manifest(settings)
+    if result.state != "publisher" or manifest is None:
+        return ""
+    if result.version == f"{manifest.chunks_sha256}@{manifest.refreshed_at}":
+        return ""
+    return ("注意: Chroma サーバーで共有している索引は、このマシンの索引と異なります（公開に失敗したか、"
+            "別のマシンで更新されました）。`python -m ingest` を実行すると、このマシンの索引を公開します。")
