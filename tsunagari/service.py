@@ -12,8 +12,8 @@ from tsunagari.config import Settings
 from tsunagari.errors import IndexMissingError, TsunagariError
 from tsunagari.generation.answerer import GenerativeAnswerer
 from tsunagari.generation.chat_models import describe, make_chat_model
-from tsunagari.indexing.embedders import EmbedderChoice, make_embedder
 from tsunagari.indexing import shared
+from tsunagari.indexing.embedders import EmbedderChoice, make_embedder
 from tsunagari.indexing.refresh import IngestReport, build_index
 from tsunagari.indexing.store import data_paths, manifest_stamp
 from tsunagari.types import Answerer

@@ -100,6 +100,12 @@ def test_a_replica_with_an_empty_data_dir_answers_like_the_publisher(
     assert again.state == "synced" and again.fetched == 1
     assert paths_b["chunks"].read_bytes() == paths_a["chunks"].read_bytes()
 
+    # A damaged copy (e.g. cut short by a full disk) is fetched again when the index is opened.
+    whole = paths_b["chunks"].read_bytes()
+    paths_b["chunks"].write_bytes(whole[: len(whole) // 2])
+    assert len(open_service(b).retriever.chunks) == len(DOCS)
+    assert paths_b["chunks"].read_bytes() == whole
+
     # The publisher's own store is never replaced by the shared copy.
     assert shared.sync(a).state == "publisher"
     # A re-ingest with nothing changed only rewrites the replica's manifest.
@@ -110,8 +116,9 @@ def test_a_replica_with_an_empty_data_dir_answers_like_the_publisher(
 
 def test_a_killed_publish_leaves_replicas_on_the_previous_version(
         tmp_path, corpus, module_chroma_server, collection, monkeypatch):
-    a = settings_for(tmp_path, module_chroma_server, "a", collection, corpus)
-    b = settings_for(tmp_path, module_chroma_server, "b", collection)
+    # One row per upload request, so the "kill" can fall between two parts.
+    a = settings_for(tmp_path, module_chroma_server, "a", collection, corpus, shared_part_rows=1)
+    b = settings_for(tmp_path, module_chroma_server, "b", collection, shared_part_rows=1)
     ingest(a)
     shared.sync(b)
     before = data_paths(b)["chunks"].read_bytes()
@@ -120,17 +127,17 @@ def test_a_killed_publish_leaves_replicas_on_the_previous_version(
     (corpus / "kobe.md").write_text("# 神戸市の見守り\n\n神戸市では、見守り活動を商店街と進めている。\n",
                                     encoding="utf-8")
     (corpus / "sakai.md").unlink()
-    real = shared._add_part
+    real = shared._add_parts
     calls = []
 
-    def dying_add(collection, pid, part):
-        calls.append(pid)
+    def dying_add(collection, batch):
+        calls.append(batch)
         if len(calls) == 1:
-            real(collection, pid, part)  # one part got through, then the process "died"
+            real(collection, batch)  # one part got through, then the process "died"
             return
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(shared, "_add_part", dying_add)
+    monkeypatch.setattr(shared, "_add_parts", dying_add)
     (corpus / "nabari.md").write_text("# 名張市\n\n名張市では、まちの保健室を15か所に置いた。\n",
                                       encoding="utf-8")
     with pytest.raises(TsunagariError, match="Chroma サーバーは前の版のまま"):
@@ -143,7 +150,7 @@ def test_a_killed_publish_leaves_replicas_on_the_previous_version(
     assert "神戸市" not in "".join(c.text for c in open_service(b).retriever.chunks)
 
     # The next ingest, with nothing changed locally, publishes what the failed one could not.
-    monkeypatch.setattr(shared, "_add_part", real)
+    monkeypatch.setattr(shared, "_add_parts", real)
     stats = ingest(a).published
     assert stats.changed and stats.uploaded == 1  # the part that got through is reused
     assert shared.sync(b).state == "synced"
@@ -167,7 +174,9 @@ def test_a_store_that_does_not_match_its_checksum_is_refused(
     version = shared.shared_version(a)
     col = shared.store_collection(a)
     pid = next(p for p in version.parts if p not in had)  # one B must download
-    col.update(ids=[pid], documents=['{"chunk_id": "tampered"}\n'], embeddings=[[0.0]])
+    # Well-formed, but not the store the manifest's checksum describes.
+    col.update(ids=[pid], documents=[shared.encode_part('{"chunk_id": "tampered"}\n')],
+               embeddings=[[0.0]])
 
     with pytest.raises(IndexDamagedError, match="チェックサム"):
         shared.sync(b)
