@@ -28,7 +28,7 @@ ingest: setup
 	$(PY) -m ingest
 
 run: setup
-	test -f $(TSUNAGARI_DATA_DIR)/chunks.jsonl || $(PY) -m ingest
+	test -f $(TSUNAGARI_DATA_DIR)/chunks.jsonl || $(PY) -m ingest --if-missing
 	$(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false
 
 test: setup system-deps

@@ -24,6 +24,7 @@ from tsunagari.answering.question import check_filters, clean_history, validate_
 from tsunagari.cli_args import JapaneseArgumentParser, passage_count
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError, TsunagariError
+from tsunagari.indexing import shared
 from tsunagari.indexing.store import read_manifest, store_health
 from tsunagari.japanese import remove_surrogates
 from tsunagari.loaders.scan import STATUS_LABELS
@@ -135,6 +136,10 @@ def run_ingest(args: argparse.Namespace) -> int:
     for n in report.notices:
         if n not in {p.message for p in report.problems} and n != choice.notice:
             _notice(n)
+    if report.published is not None:
+        pub = report.published
+        print(f"Chroma サーバー（{shared.server_label(settings)}）に公開: 部分 {pub.parts} 件のうち "
+              f"{pub.uploaded} 件を送信" + ("" if pub.changed else "（公開済みの版と同じ）"))
     print(
         f"完了: 資料 {report.documents} 件、チャンク {report.chunks} 件 "
         f"（追加 {report.added} / 更新 {report.updated} / 削除 {report.deleted} / "
@@ -375,11 +380,17 @@ def run_playbook(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     """The index as it is on disk: a damaged chunk store is reported, never the manifest's count."""
     settings = _settings(args)
+    synced = shared.sync(settings)
     manifest = read_manifest(settings)
     health = store_health(settings)
     if health.state == "missing":
-        print("索引はまだありません。`python -m ingest` で作成してください。")
+        where = (f"Chroma サーバー（{shared.server_label(settings)}）にも" if settings.chroma_host
+                 else "")
+        print(f"索引はまだ{where}ありません。`python -m ingest` で作成してください。")
         return 1
+    for line in (shared.origin_line(settings), shared.drift_notice(settings, synced)):
+        if line:
+            print(line)
     if not health.ok:
         print(health.message())
         return 1

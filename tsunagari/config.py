@@ -109,6 +109,24 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TSUNAGARI_CHROMA_PORT", "CHROMA_PORT"),
         description="Chroma server port.",
     )
+    shared_collection: str = Field(
+        default="tsunagari_store_v1",
+        description="Server mode only: the Chroma collection where ingest publishes the chunk "
+        "store (with its BM25 tokens) and the manifest, so app replicas with an empty data_dir "
+        "answer from Chroma alone. The suffix is the record format's version.",
+    )
+    shared_part_rows: int = Field(
+        default=200, ge=1, le=5000,
+        description="Server mode only: chunk-store rows per record of the shared collection "
+        "(one upload request each; 200 rows are about 0.5 MB). Parts are content-addressed, so "
+        "a refresh uploads only the parts that changed.",
+    )
+    replica_check_seconds: float = Field(
+        default=5.0, ge=0,
+        description="Server mode only: how often (seconds) a running app or CLI loop asks the "
+        "Chroma server whether the index was refreshed (one small request), then re-syncs and "
+        "reopens. 0 checks before every question.",
+    )
     lock_max_age_hours: float = Field(
         default=6.0, gt=0,
         description="A refresh lock older than this (hours) whose owner cannot be verified (no "

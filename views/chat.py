@@ -10,6 +10,7 @@ from tsunagari.app import catalog, html, state, status
 from tsunagari.app.export import conversation_docx, conversation_markdown
 from tsunagari.app.feedback import MAX_COMMENT_CHARS, FeedbackStore
 from tsunagari.errors import IndexMissingError, InputError, TsunagariError
+from tsunagari.indexing.shared import origin_line
 from tsunagari.indexing.store import read_manifest
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -80,7 +81,8 @@ with st.sidebar:
 
     st.subheader("索引の状態")
     st.caption("  \n".join(html.md_escape(line)
-                            for line in status.index_status_lines(read_manifest(settings))))
+                            for line in [*status.index_status_lines(read_manifest(settings)),
+                                         *filter(None, [origin_line(settings)])]))
 
     st.subheader("質問の例")
     st.caption("押すと入力欄に入ります。")

@@ -9,6 +9,7 @@ from tsunagari.app import state, status
 from tsunagari.app.feedback import FeedbackStore
 from tsunagari.app.html import md_escape
 from tsunagari.errors import TsunagariError
+from tsunagari.indexing.shared import origin_line
 from tsunagari.indexing.store import read_manifest, store_health
 from tsunagari.loaders import content_hash
 from tsunagari.loaders.backups import backups_dir, list_backups
@@ -79,7 +80,8 @@ st.caption(f"資料フォルダ: {md_escape(corpus_dir)}")
 
 st.subheader("索引の状態")
 manifest = read_manifest(settings)
-lines = status.index_status_lines(manifest, store_health(settings))
+lines = [*status.index_status_lines(manifest, store_health(settings)),
+         *filter(None, [origin_line(settings)])]
 st.markdown("  \n".join(md_escape(line) for line in lines))
 files = corpus_files(corpus_dir)
 if files:

@@ -1,58 +1,11 @@
 """Past one machine: the same ingest and queries against a real Chroma server (client/server)."""
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
-import pytest
 from reportfiles import make_pdf, report_pages
 
 from tsunagari.answering.citations import answer_markdown
 from tsunagari.config import collection_name, load_settings
 from tsunagari.indexing.store import data_paths
 from tsunagari.service import ingest, open_service
-
-CHROMA = Path(sys.executable).with_name("chroma")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture()
-def chroma_server(tmp_path):
-    if not CHROMA.exists() and not shutil.which("chroma"):
-        pytest.skip("the chroma CLI is not installed")
-    port = _free_port()
-    log = open(tmp_path / "chroma.log", "w")
-    proc = subprocess.Popen([str(CHROMA if CHROMA.exists() else "chroma"), "run", "--path",
-                             str(tmp_path / "server-data"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail((tmp_path / "chroma.log").read_text())
-                time.sleep(0.3)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_ingest_and_query_through_a_chroma_server(tmp_path, chroma_server, monkeypatch):

@@ -8,7 +8,7 @@ from reportfiles import make_pdf, report_pages
 
 from tsunagari.config import load_settings
 from tsunagari.errors import IndexDamagedError, IndexMissingError
-from tsunagari.indexing import refresh
+from tsunagari.indexing import store
 from tsunagari.indexing.store import (
     atomic_write,
     data_paths,
@@ -159,7 +159,7 @@ def test_the_index_stays_readable_at_every_step_of_a_commit(built, monkeypatch):
         assert len(open_service(settings).retriever.chunks) == len(rows)
 
     before = data_paths(settings)["chunks"].read_bytes()
-    monkeypatch.setattr(refresh, "atomic_write", checking_write)
+    monkeypatch.setattr(store, "atomic_write", checking_write)
     again = ingest(settings)
     assert again.embedded >= 1
     assert [s.split(":")[0] for s in seen] == ["manifest.json", "chunks.jsonl", "manifest.json"]
@@ -181,12 +181,12 @@ def test_the_index_stays_readable_at_every_step_of_a_commit(built, monkeypatch):
             raise KeyboardInterrupt
         real(path, text)
 
-    monkeypatch.setattr(refresh, "atomic_write", dying_write)
+    monkeypatch.setattr(store, "atomic_write", dying_write)
     with pytest.raises(KeyboardInterrupt):
         ingest(settings)
     service = open_service(settings)
     assert any("公民館" in c.text for c in service.retriever.chunks)
-    monkeypatch.setattr(refresh, "atomic_write", real)
+    monkeypatch.setattr(store, "atomic_write", real)
     final = ingest(settings)
     assert not any("作り直しました" in n for n in final.notices)
     assert final.embedded == 0

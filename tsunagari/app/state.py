@@ -12,7 +12,8 @@ import streamlit as st
 
 from tsunagari.app.status import ingest_verb, progress_adapter
 from tsunagari.config import Settings, load_settings
-from tsunagari.indexing.store import data_paths, read_manifest
+from tsunagari.indexing.shared import refresh_if_changed
+from tsunagari.indexing.store import manifest_stamp, read_manifest
 from tsunagari.service import Service, ingest, open_service
 
 CHAT_PAGE = "views/chat.py"
@@ -26,13 +27,10 @@ def settings(**overrides: Any) -> Settings:
 
 def _key(s: Settings) -> str:
     """Settings plus the manifest file's mtime (ns) and size: a refresh, even two within the same
-    second (`refreshed_at` has 1-second resolution), gives a new key."""
-    try:
-        st_ = data_paths(s)["manifest"].stat()
-        stamp = f"{st_.st_mtime_ns}:{st_.st_size}"
-    except OSError:
-        stamp = ""
-    return s.model_dump_json() + "|" + stamp
+    second (`refreshed_at` has 1-second resolution), gives a new key. In server mode a refresh
+    published to Chroma is synced first (checked every `replica_check_seconds`)."""
+    refresh_if_changed(s)
+    return s.model_dump_json() + "|" + manifest_stamp(s)
 
 
 @st.cache_resource(show_spinner="索引を読み込んでいます…", max_entries=4)

@@ -1,5 +1,6 @@
 """Benchmarks (`make bench`): ingest time, query latency p50/p95 and peak memory per mode,
-adding one report to a corpus of 50, and queries over ~10,000 synthetic chunks."""
+adding one report to a corpus of 50, queries over ~10,000 synthetic chunks, and replicas
+sharing a ~10,000-chunk store through a Chroma server (`bench_replica.py`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from tsunagari.answering.retrieve import Retriever
 from tsunagari.answering.scope import ScopeChecker
 from tsunagari.config import PROJECT_ROOT, load_settings
+from tsunagari.evaluation import bench_replica
 from tsunagari.evaluation.benchdata import (
     PerturbedEmbeddings,
     base_sentences,
@@ -223,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child-scope", metavar="DIR")
     p.add_argument("--chunks", type=int, default=10_000)
     p.add_argument("--skip-scale", action="store_true", help="skip the 10,000-chunk benchmark")
+    p.add_argument("--child-replica", metavar="DIR")
+    p.add_argument("--skip-replica", action="store_true",
+                   help="skip the benchmark of replicas behind a Chroma server")
+    p.add_argument("--only-replica", action="store_true",
+                   help="run only the benchmark of replicas behind a Chroma server")
     args = p.parse_args(argv)
     if args.child_refresh:
         print(json.dumps(measure_refresh(Path(args.child_refresh))))
@@ -232,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.child_scope:
         print(json.dumps(measure_scope(Path(args.child_scope), args.chunks)))
+        return 0
+    if args.child_replica:
+        bench_replica.report(Path(args.child_replica))
+        return 0
+    if args.only_replica:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_replica.report(Path(tmp))
         return 0
     if args.child_ingest:
         print(json.dumps(measure_ingest(Path(args.child_ingest), args.embedder)))
@@ -266,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         _scope(Path(tmp) / "scope", (10_000,) if args.skip_scale else (10_000, 100_000))
         if not args.skip_scale:
             _scale(Path(tmp) / "scale")
+        if not args.skip_replica:  # its own process: its peak memory is not the others'
+            sys.stdout.flush()
+            subprocess.run([sys.executable, "-m", "tsunagari.evaluation.bench", "--child-replica",
+                            str(Path(tmp) / "replica")], cwd=ROOT, check=True)
     return 0
 
 

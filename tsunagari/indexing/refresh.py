@@ -13,24 +13,23 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from tsunagari.chunking import chunk_document
 from tsunagari.chunking.cache import CachedDoc, ChunkCache, cache_key
 from tsunagari.config import Settings
 from tsunagari.errors import InputError
-from tsunagari.indexing import termindex, vectors
+from tsunagari.indexing import shared, termindex, vectors
 from tsunagari.indexing.lock import IndexLock
 from tsunagari.indexing.store import (
     CHUNKS_FILE,
     Manifest,
     StoreHealth,
-    atomic_write,
     data_paths,
     inspect_store,
     read_manifest,
-    sha256_text,
+    write_store,
 )
 from tsunagari.japanese import Tokenizer, default_tokenizer
 from tsunagari.loaders.scan import FileChange, FileProblem, SourceFile, scan_corpus
@@ -63,6 +62,8 @@ class IngestReport:
     # Per report: what changed, and files that could not be (re)indexed.
     files: tuple[FileChange, ...] = ()
     problems: tuple[FileProblem, ...] = ()
+    # Server mode: what was published to Chroma for replicas (None in embedded mode).
+    published: shared.PublishStats | None = None
 
 
 @dataclass(frozen=True)
@@ -180,39 +181,22 @@ def file_changes(results: list[DocResult], old_docs: list[dict], old_rows: dict
 
 def commit(settings: Settings, results: list[DocResult], embedders: list[str],
            problems: list[FileProblem], previous: StoreHealth | None = None) -> str:
-    """Phase 2: the chunk store, then the manifest, each replaced atomically; returns the
-    store's SHA-256.
-
-    The manifest records the store's checksum. So that a reader (which reads the store, then the
-    manifest) never finds a whole store rejected, the current manifest first also accepts the
-    new store, and the new manifest still accepts the previous one (`previous`, if it was whole).
-    """
-    paths = data_paths(settings)
+    """Phase 2: the chunk store, then the manifest, each replaced atomically (`write_store`);
+    returns the store's SHA-256."""
     lines = []
     for r in results:
         for c, tokens in r.rows:
             row = c.to_dict()
             row["tokens"] = list(tokens)
             lines.append(json.dumps(row, ensure_ascii=False))
-    text = "\n".join(lines) + "\n"
-    sha = sha256_text(text)
-    before = previous.sha256 if previous is not None and previous.ok else ""
-    current = read_manifest(settings)
-    if current is not None and sha not in current.accepted_sha256():
-        staged = replace(current, chunks_sha256=before or current.chunks_sha256, also_sha256=sha)
-        atomic_write(paths["manifest"], staged.to_json())
-    atomic_write(paths["chunks"], text)
     manifest = Manifest(
         documents=[{**r.doc, "chunks": len(r.rows), "cache_key": r.key} for r in results],
         chunks=len(lines),
         refreshed_at=time.strftime("%Y-%m-%d %H:%M:%S"),
         embedders=embedders,
         problems=[{"file": p.file, "message": p.message, "kind": p.kind} for p in problems],
-        chunks_sha256=sha,
-        also_sha256=before if before != sha else "",
     )
-    atomic_write(paths["manifest"], manifest.to_json())
-    return sha
+    return write_store(settings, "\n".join(lines) + "\n", manifest, previous)
 
 
 def nothing_to_index(problems: list[FileProblem]) -> InputError:
@@ -263,6 +247,12 @@ def build_index(
         sha = commit(settings, results, [name] if embedder is not None else [], problems,
                      old_health)
         termindex.build_for_store(settings, sha, chunks)
+        published = None
+        if settings.chroma_host:
+            # Before stale vectors go: replicas switch to the new store first (phase 2b).
+            shared.mark_publisher(settings)
+            log("索引を Chroma サーバーに公開しています…")
+            published = shared.publish(settings)
         if embedder is not None:
             deleted = vectors.remove_stale(settings, embedder, chunks)
             counts = (added.added, added.updated, deleted, added.skipped)
@@ -277,5 +267,5 @@ def build_index(
         added=counts[0], updated=counts[1], deleted=counts[2], unchanged=counts[3],
         chunks=len(chunks), documents=len(results), seconds=time.perf_counter() - start,
         dense=embedder is not None, embedder=name, notices=notices, embedded=embedded,
-        files=tuple(changes), problems=tuple(problems),
+        files=tuple(changes), problems=tuple(problems), published=published,
     )

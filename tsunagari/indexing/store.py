@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,9 @@ from tsunagari.types import Chunk
 CHUNKS_FILE = "chunks.jsonl"
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = "ingest.lock"
+# Server mode only: marks the data dir where ingest runs (its store is published to Chroma and is
+# never replaced by the shared copy). Its absence makes the data dir a cache of Chroma.
+PUBLISHER_FILE = "publisher.json"
 REPAIR_HINT = (
     "`python -m ingest` を実行して索引を作り直してください（アプリでは「資料の管理」の「索引を更新」）。"
     "別のマシンからのコピーが途中で終わった場合は、chunks.jsonl と manifest.json の両方をコピーし直しても"
@@ -90,14 +94,19 @@ def data_paths(settings: Settings) -> dict[str, Path]:
         "chroma": d / "chroma",
         "records": d / "records.sqlite",
         "lock": d / LOCK_FILE,
+        "publisher": d / PUBLISHER_FILE,
         "cache": d / "cache",
         "derived": d / "derived",  # caches derived from the chunk store (see termindex.py)
     }
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Replace `path` with `text` so a reader sees the old or the new file, never a mix."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    """Replace `path` with `text` so a reader sees the old or the new file, never a mix.
+
+    The temporary name is unique per process and thread, so two writers of the same file (two
+    replicas syncing one data dir) never write into each other's temporary file.
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
         f.flush()
@@ -111,6 +120,52 @@ def atomic_write(path: Path, text: str) -> None:
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def write_store(settings: Settings, text: str, manifest: Manifest,
+                previous: StoreHealth | None = None) -> str:
+    """Install a whole chunk store (`text`) and its manifest, each replaced atomically; returns
+    the store's SHA-256.
+
+    The manifest records the store's checksum. So that a reader (which reads the store, then the
+    manifest) never finds a whole store rejected, the current manifest first also accepts the
+    new store, and the new manifest still accepts the previous one (`previous`, if it was whole).
+    `manifest.chunks_sha256` and `also_sha256` are set here.
+    """
+    paths = data_paths(settings)
+    sha = sha256_text(text)
+    before = previous.sha256 if previous is not None and previous.ok else ""
+    current = read_manifest(settings)
+    if current is not None and sha not in current.accepted_sha256():
+        staged = dataclasses.replace(current, chunks_sha256=before or current.chunks_sha256,
+                                     also_sha256=sha)
+        atomic_write(paths["manifest"], staged.to_json())
+    atomic_write(paths["chunks"], text)
+    final = dataclasses.replace(manifest, chunks_sha256=sha,
+                                also_sha256=before if before != sha else "")
+    atomic_write(paths["manifest"], final.to_json())
+    return sha
+
+
+def manifest_stamp(settings: Settings) -> str:
+    """The manifest file's mtime (ns) and size: changes with every refresh, even two within the
+    same second (`refreshed_at` has 1-second resolution); "" when there is no manifest."""
+    try:
+        st = data_paths(settings)["manifest"].stat()
+    except OSError:
+        return ""
+    return f"{st.st_mtime_ns}:{st.st_size}"
+
+
+def manifest_from_dict(data: Any) -> Manifest | None:
+    """A manifest from its JSON object (unknown keys ignored), None when it is not one."""
+    if not isinstance(data, dict):
+        return None
+    known = Manifest.__dataclass_fields__.keys()
+    try:
+        return Manifest(**{k: v for k, v in data.items() if k in known})
+    except TypeError:
+        return None
 
 
 def sha256_text(text: str) -> str:
@@ -211,10 +266,7 @@ def _read_manifest_file(path: Path) -> Manifest | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None  # absent or unreadable: treated as absent; the next ingest rewrites it
-    if not isinstance(data, dict):
-        return None
-    known = Manifest.__dataclass_fields__.keys()
-    return Manifest(**{k: v for k, v in data.items() if k in known})
+    return manifest_from_dict(data)
 
 
 def read_manifest(settings: Settings) -> Manifest | None:

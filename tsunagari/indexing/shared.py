@@ -1,0 +1,468 @@
+"""Server mode: the chunk store and manifest shared through Chroma, so replicas need no files.
+
+Ingest PUBLISHES the committed chunk store (with its BM25 tokens) and manifest to one Chroma
+collection (`settings.shared_collection`): the store's lines in content-addressed parts (id =
+SHA-256 of the part, at most `shared_part_rows` lines each) and one `manifest` record holding
+the manifest and the ordered part ids. Order: upload missing parts → replace the manifest record
+→ delete parts referenced by neither the current nor the previous manifest (a replica mid-read
+may still need those). A publish that fails leaves Chroma at the previous version.
+
+A replica SYNCS before opening and when the shared version changes: it reads the manifest
+record, fetches the parts, checks the reassembled text against the manifest's `chunks_sha256`
+and installs it into its own data dir with `write_store` (as ingest does), so the normal open
+path and its damage checks are unchanged. The data dir where ingest runs is marked (`publisher`)
+and never overwritten by the shared copy. Records carry a dummy one-dimensional embedding and
+the collection has no embedding function (Chroma's default one would download a model).
+A part is stored zlib-compressed and hex-encoded: Chroma full-text-indexes every document
+(trigrams), and with raw Japanese text each upload got slower as the collection grew (0.05 s →
+0.57 s per 58 KB part after 60 parts); hex keeps the trigram set tiny and uploads flat (~0.03 s
+per 200-row part).
+Embedded mode (no `chroma_host`) never touches any of this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import zlib
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from tsunagari.config import Settings
+from tsunagari.errors import ConfigError, IndexDamagedError, IndexMissingError
+from tsunagari.indexing.store import (
+    Manifest,
+    StoreHealth,
+    atomic_write,
+    data_paths,
+    manifest_from_dict,
+    read_manifest,
+    write_store,
+)
+from tsunagari.indexing.vectors import chroma_client
+
+log = logging.getLogger(__name__)
+
+MANIFEST_ID = "manifest"
+DUMMY_EMBEDDING = [0.0]
+FETCH_PARTS = 8  # parts per `get` when syncing (8 × 200 rows ≈ 2-4 MB compressed, hex)
+SYNC_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class SharedVersion:
+    """The index version published in Chroma: the manifest plus its ordered part ids."""
+
+    manifest: Manifest
+    parts: tuple[str, ...]
+    previous_parts: tuple[str, ...] = ()
+
+    @property
+    def sha256(self) -> str:
+        return self.manifest.chunks_sha256
+
+    @property
+    def key(self) -> str:
+        return f"{self.manifest.chunks_sha256}@{self.manifest.refreshed_at}"
+
+
+@dataclass(frozen=True)
+class PublishStats:
+    """What one publish changed in Chroma."""
+
+    parts: int
+    uploaded: int = 0
+    deleted: int = 0
+    changed: bool = False  # the manifest record was replaced
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a sync did to the local data dir.
+
+    state: "synced" (store and manifest installed), "manifest" (only the manifest changed, e.g.
+    a re-ingest with nothing changed), "current" (already the shared version), "publisher" (this
+    data dir is where ingest runs: left as it is), "none" (nothing published, or embedded mode).
+    """
+
+    state: Literal["synced", "manifest", "current", "publisher", "none"]
+    version: str = ""
+    fetched: int = 0  # parts downloaded (the others were already in the local store)
+
+    @property
+    def changed(self) -> bool:
+        return self.state in ("synced", "manifest")
+
+
+def server_label(settings: Settings) -> str:
+    return f"{settings.chroma_host}:{settings.chroma_port}"
+
+
+UNCHANGED = "このマシンの索引のファイルは変更していません。"
+
+
+def _unreachable(settings: Settings, exc: Exception, tail: str = UNCHANGED) -> ConfigError:
+    return ConfigError(
+        f"Chroma サーバー（{server_label(settings)}）との通信に失敗しました（{type(exc).__name__}）。"
+        "サーバーが起動しているか、CHROMA_HOST / CHROMA_PORT を確認してください。" + tail
+    )
+
+
+_CLIENTS: dict[str, object] = {}
+
+
+def _client(settings: Settings):
+    """One HTTP client per server and process: creating one costs ~45 ms (it checks the server),
+    which the periodic check of a replica should not pay each time."""
+    label = server_label(settings)
+    client = _CLIENTS.get(label)
+    if client is None:
+        client = _CLIENTS[label] = chroma_client(settings)
+    return client
+
+
+def store_collection(settings: Settings, client=None, tail: str = UNCHANGED):
+    """The shared collection, created without an embedding function (never a model download).
+    `tail` ends the Japanese message when the server cannot be reached."""
+    try:
+        client = client or _client(settings)
+        return client.get_or_create_collection(settings.shared_collection,
+                                               embedding_function=None)
+    except Exception as exc:  # chromadb raises many transport/HTTP error types
+        raise _unreachable(settings, exc, tail) from exc
+
+
+def split_parts(text: str, rows: int, doc_rows: list[int] | None = None) -> list[str]:
+    """The store's text in parts of at most `rows` lines, never spanning two reports when
+    `doc_rows` (lines per report, in store order: the manifest's documents) fits the text; so a
+    changed report changes only its own parts. Joined back, the parts are `text` exactly.
+
+    >>> split_parts("a\\nb\\nc\\n", 2)
+    ['a\\nb\\n', 'c\\n']
+    >>> split_parts("a\\nb\\nc\\n", 2, [1, 2])
+    ['a\\n', 'b\\nc\\n']
+    >>> split_parts("a\\nb\\nc\\nd\\n", 2, [3, 1])
+    ['a\\nb\\n', 'c\\n', 'd\\n']
+    >>> "".join(split_parts("a\\u2028b\\nc", 1)) == "a\\u2028b\\nc"
+    True
+    >>> split_parts("a\\u2028b\\nc", 1)
+    ['a\\u2028b\\n', 'c']
+    """
+    # Only "\n" ends a row (str.splitlines would also split at U+2028 inside a chunk's text).
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    if not lines[-1]:
+        lines.pop()
+    if not doc_rows or sum(doc_rows) != len(lines) or min(doc_rows) < 0:
+        doc_rows = [len(lines)]
+    parts, start = [], 0
+    for n in doc_rows:
+        end = start + n
+        parts += ["".join(lines[i:min(i + rows, end)]) for i in range(start, end, rows)]
+        start = end
+    return parts
+
+
+def manifest_rows(manifest: Manifest | None) -> list[int]:
+    """Lines per report in store order, from the manifest ([] when it does not say)."""
+    counts = [d.get("chunks") for d in (manifest.documents if manifest else [])]
+    return counts if all(isinstance(c, int) for c in counts) else []
+
+
+def part_id(part: str) -> str:
+    return "part-" + hashlib.sha256(part.encode("utf-8")).hexdigest()
+
+
+def _version_from_record(document: str | None) -> SharedVersion | None:
+    try:
+        data = json.loads(document or "")
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    manifest = manifest_from_dict(data.get("manifest"))
+    parts, previous = data.get("parts"), data.get("previous_parts", [])
+    if manifest is None or not isinstance(parts, list) or not isinstance(previous, list):
+        return None
+    return SharedVersion(manifest, tuple(map(str, parts)), tuple(map(str, previous)))
+
+
+def shared_version(settings: Settings, client=None) -> SharedVersion | None:
+    """The published version (one `get` by id), or None when nothing was published."""
+    collection = store_collection(settings, client)
+    try:
+        return shared_version_of(collection)
+    except Exception as exc:
+        raise _unreachable(settings, exc) from exc
+
+
+def shared_version_of(collection) -> SharedVersion | None:
+    got = collection.get(ids=[MANIFEST_ID], include=["documents"])
+    return _version_from_record(got["documents"][0]) if got["ids"] else None
+
+
+def encode_part(part: str) -> str:
+    """A part as stored in Chroma (see the module docstring).
+
+    >>> decode_part(encode_part("見守り\\n")) == "見守り\\n"
+    True
+    """
+    return zlib.compress(part.encode("utf-8"), 6).hex()
+
+
+def decode_part(document: str | None) -> str | None:
+    """A stored part's text, None when it is not one (checked again by the store's SHA-256)."""
+    try:
+        return zlib.decompress(bytes.fromhex(document or "")).decode("utf-8")
+    except (ValueError, zlib.error):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def _add_parts(collection, batch: list[tuple[str, str]]) -> None:
+    """One upload request for several parts."""
+    collection.add(ids=[pid for pid, _ in batch],
+                   documents=[encode_part(part) for _, part in batch],
+                   embeddings=[DUMMY_EMBEDDING] * len(batch),
+                   metadatas=[{"kind": "part", "rows": part.count("\n"), "encoding": "zlib-hex"}
+                              for _, part in batch])
+
+
+def upload_batches(missing: list[tuple[str, str]], rows: int) -> list[list[tuple[str, str]]]:
+    """Missing parts grouped into requests of about `rows` rows (one report's small part each
+    would make one request per report).
+
+    >>> [len(b) for b in upload_batches([("a", "x\\n"), ("b", "y\\n"), ("c", "z\\nw\\n")], 2)]
+    [2, 1]
+    """
+    batches: list[list[tuple[str, str]]] = []
+    size = 0
+    for pid, part in missing:
+        n = part.count("\n") or 1
+        if not batches or size + n > rows:
+            batches.append([])
+            size = 0
+        batches[-1].append((pid, part))
+        size += n
+    return batches
+
+
+def _existing_ids(collection, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(ids), 500):
+        found.update(collection.get(ids=ids[i:i + 500], include=[])["ids"])
+    return found
+
+
+def publish(settings: Settings, client=None) -> PublishStats:
+    """Publish the committed local store and manifest to Chroma (server mode; see the module
+    docstring). Uploads only parts Chroma lacks; does nothing when Chroma has this version."""
+    if not settings.chroma_host:
+        return PublishStats(0)
+    paths = data_paths(settings)
+    manifest = read_manifest(settings)
+    try:
+        data = paths["chunks"].read_bytes()
+    except OSError as exc:
+        raise IndexMissingError("公開する索引がありません。`python -m ingest` を実行してください。") \
+            from exc
+    if manifest is None or hashlib.sha256(data).hexdigest() != manifest.chunks_sha256:
+        raise IndexDamagedError("索引のファイルが manifest.json の記録と一致しないため、Chroma サーバーへ"
+                                "公開しませんでした。`python -m ingest` を実行してください。")
+    parts = split_parts(data.decode("utf-8"), settings.shared_part_rows, manifest_rows(manifest))
+    ids = [part_id(p) for p in parts]
+    tail = ("このマシンの索引は更新しましたが、Chroma サーバーは前の版のままです（ほかのマシンは前の版で"
+            "答え続けます）。もう一度 `python -m ingest` を実行すると公開します。")
+    collection = store_collection(settings, client, tail)
+    try:
+        return _publish(collection, manifest, parts, ids, settings.shared_part_rows)
+    except Exception as exc:
+        raise _unreachable(settings, exc, tail) from exc
+
+
+def _publish(collection, manifest: Manifest, parts: list[str], ids: list[str],
+             rows: int) -> PublishStats:
+    current = shared_version_of(collection)
+    record = {"manifest": json.loads(manifest.to_json()), "parts": ids}
+    if current is not None and list(current.parts) == ids and current.manifest == manifest:
+        return PublishStats(len(ids))
+    existing = _existing_ids(collection, list(dict.fromkeys(ids)))
+    missing = list({pid: part for pid, part in zip(ids, parts) if pid not in existing}.items())
+    for batch in upload_batches(missing, rows):
+        _add_parts(collection, batch)
+    uploaded = len(missing)
+    previous = list(current.parts) if current is not None and list(current.parts) != ids else []
+    if current is not None and list(current.parts) == ids:
+        previous = list(current.previous_parts)  # same store, new manifest: keep what it kept
+    record["previous_parts"] = previous
+    collection.upsert(ids=[MANIFEST_ID], documents=[json.dumps(record, ensure_ascii=False)],
+                      embeddings=[DUMMY_EMBEDDING],
+                      metadatas=[{"kind": "manifest", "chunks_sha256": manifest.chunks_sha256,
+                                  "refreshed_at": manifest.refreshed_at, "parts": len(ids)}])
+    keep = {MANIFEST_ID, *ids, *previous}
+    stale = [i for i in collection.get(include=[])["ids"] if i not in keep]
+    if stale:
+        collection.delete(ids=stale)
+    return PublishStats(len(ids), uploaded, len(stale), True)
+
+
+def mark_publisher(settings: Settings) -> None:
+    """Mark this data dir as the one where ingest runs for this Chroma server (server mode)."""
+    if settings.chroma_host:
+        atomic_write(data_paths(settings)["publisher"],
+                     json.dumps({"chroma": server_label(settings)}) + "\n")
+
+
+def is_publisher(settings: Settings) -> bool:
+    """Whether ingest runs in this data dir for this Chroma server (its store is never replaced)."""
+    try:
+        data = json.loads(data_paths(settings)["publisher"].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("chroma") == server_label(settings)
+
+
+def _local_sha(settings: Settings, read_file: bool) -> str:
+    """The local store's checksum: of the file itself, or as the manifest records it."""
+    if read_file:
+        try:
+            return hashlib.sha256(data_paths(settings)["chunks"].read_bytes()).hexdigest()
+        except OSError:
+            return ""
+    manifest = read_manifest(settings)
+    return manifest.chunks_sha256 if manifest else ""
+
+
+def _local_parts(settings: Settings) -> dict[str, str]:
+    """The local store's parts by id (split as ingest splits them): a replica fetches only the
+    parts it does not have. Ids are content hashes, so a damaged local part is never reused."""
+    try:
+        text = data_paths(settings)["chunks"].read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    parts = split_parts(text, settings.shared_part_rows, manifest_rows(read_manifest(settings)))
+    return {part_id(p): p for p in parts}
+
+
+def _fetch_text(collection, version: SharedVersion, have: dict[str, str]
+                ) -> tuple[str | None, int]:
+    """The store's text reassembled from its parts (local ones reused; None when a part is gone,
+    republished meanwhile) and how many parts were downloaded."""
+    texts = {p: have[p] for p in version.parts if p in have}
+    missing = [p for p in dict.fromkeys(version.parts) if p not in texts]
+    for i in range(0, len(missing), FETCH_PARTS):
+        got = collection.get(ids=missing[i:i + FETCH_PARTS], include=["documents"])
+        for pid, document in zip(got["ids"], got["documents"]):
+            if (text := decode_part(document)) is not None:
+                texts[pid] = text
+    if any(p not in texts for p in version.parts):
+        return None, len(missing)
+    return "".join(texts[p] for p in version.parts), len(missing)
+
+
+def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
+    """Make this data dir hold the version published in Chroma (server mode; else a no-op).
+
+    `read_file=False` trusts the local manifest's checksum (the cheap periodic check); opening
+    hashes the local file so a damaged copy is fetched again. Raises IndexDamagedError when the
+    shared store does not match its checksum after retries, ConfigError when the server cannot
+    be reached; nothing local is changed then.
+    """
+    if not settings.chroma_host:
+        return SyncResult("none")
+    collection = store_collection(settings, client)
+    try:
+        for _attempt in range(SYNC_ATTEMPTS):
+            version = shared_version_of(collection)
+            if version is None:
+                return SyncResult("none")
+            if is_publisher(settings):
+                return SyncResult("publisher", version.key)
+            local = read_manifest(settings)
+            if _local_sha(settings, read_file) == version.sha256:
+                if local is not None and _same(local, version.manifest):
+                    return SyncResult("current", version.key)
+                atomic_write(data_paths(settings)["manifest"],
+                             replace(version.manifest, also_sha256="").to_json())
+                return SyncResult("manifest", version.key)
+            text, fetched = _fetch_text(collection, version, _local_parts(settings))
+            if text is None or hashlib.sha256(text.encode("utf-8")).hexdigest() != version.sha256:
+                log.warning("shared store incomplete or changed while reading; retrying")
+                time.sleep(0.2)
+                continue
+            _install(settings, text, version.manifest)
+            return SyncResult("synced", version.key, fetched)
+    except (IndexDamagedError, OSError):
+        raise
+    except Exception as exc:
+        raise _unreachable(settings, exc) from exc
+    raise IndexDamagedError(
+        f"Chroma サーバー（{server_label(settings)}）の索引が記録（チェックサム）と一致しないため、"
+        "使いませんでした。このマシンの索引のファイルは変更していません。索引を作るマシンで "
+        "`python -m ingest` をもう一度実行してください。"
+    )
+
+
+def _same(local: Manifest, shared: Manifest) -> bool:
+    """The same version: `also_sha256` is local (the store a reader may still be reading)."""
+    return replace(local, also_sha256="") == replace(shared, also_sha256="")
+
+
+def _install(settings: Settings, text: str, manifest: Manifest) -> None:
+    """Write the shared store into the local data dir the crash-safe way ingest does: a reader
+    of the previous local store (if it was whole) still finds it accepted."""
+    data_paths(settings)["dir"].mkdir(parents=True, exist_ok=True)
+    previous = _local_sha(settings, True)
+    local = read_manifest(settings)
+    whole = bool(previous) and local is not None and previous in local.accepted_sha256()
+    write_store(settings, text, manifest, StoreHealth("ok", sha256=previous) if whole else None)
+
+
+_CHECKED: dict[tuple[str, str], float] = {}
+_CHECK_LOCK = threading.Lock()
+
+
+def refresh_if_changed(settings: Settings, force: bool = False) -> bool:
+    """Throttled check (every `replica_check_seconds`) for a refresh published in Chroma; syncs
+    the local data dir when there is one. True when the local index changed.
+
+    Errors (server briefly unreachable) are logged and the current index is kept.
+    """
+    if not settings.chroma_host:
+        return False
+    key = (str(settings.data_dir), server_label(settings))
+    now = time.monotonic()
+    with _CHECK_LOCK:
+        last = _CHECKED.get(key)
+        if not force and last is not None and now - last < settings.replica_check_seconds:
+            return False
+        _CHECKED[key] = now
+    try:
+        return sync(settings, read_file=False).changed
+    except (ConfigError, IndexDamagedError) as exc:
+        log.warning("replica check failed: %s", exc)
+        return False
+
+
+def origin_line(settings: Settings) -> str:
+    """A Japanese status line on where the index comes from ("" in embedded mode)."""
+    if not settings.chroma_host:
+        return ""
+    if is_publisher(settings):
+        return (f"索引の共有: このマシンで作成し、Chroma サーバー（{server_label(settings)}）に"
+                "公開しています")
+    return f"索引: Chroma サーバー（{server_label(settings)}）から取得（このマシンのファイルはその写し）"
+
+
+def drift_notice(settings: Settings, result: SyncResult) -> str:
+    """Where ingest runs: a Japanese warning when Chroma serves another version than this data
+    dir's (a publish failed, or another machine refreshed), else ""."""
+    manifest = read_manifest(settings)
+    if result.state != "publisher" or manifest is None:
+        return ""
+    if result.version == f"{manifest.chunks_sha256}@{manifest.refreshed_at}":
+        return ""
+    return ("注意: Chroma サーバーで共有している索引は、このマシンの索引と異なります（公開に失敗したか、"
+            "別のマシンで更新されました）。`python -m ingest` を実行すると、このマシンの索引を公開します。")
