@@ -194,7 +194,8 @@ def test_embedded_mode_writes_nothing_shared(tmp_path, corpus):
     report = ingest(settings)
     assert report.published is None
     assert sorted(p.name for p in data_paths(settings)["dir"].iterdir()) == \
-        ["cache", "chroma", "chunks.jsonl", "ingest.lock", "manifest.json", "records.sqlite"]
+        ["cache", "chroma", "chunks.jsonl", "derived", "ingest.lock", "manifest.json",
+         "records.sqlite"]
     client = chromadb.PersistentClient(path=str(data_paths(settings)["chroma"]))
     assert settings.shared_collection not in [c.name for c in client.list_collections()]
     assert shared.sync(settings).state == "none"
