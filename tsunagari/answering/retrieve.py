@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,8 +10,8 @@ import numpy as np
 from tsunagari.answering.followup import find_entities
 from tsunagari.config import Settings
 from tsunagari.domain import canonical_municipality, expand, mentioned_points, topic_points
+from tsunagari.indexing import bm25index
 from tsunagari.indexing.catalogue import Entity, build_catalogue
-from tsunagari.indexing.store import data_paths, load_chunks_with_tokens
 from tsunagari.indexing.vectors import vector_store
 from tsunagari.japanese import Tokenizer, default_tokenizer
 from tsunagari.types import Chunk, Filters, Hit
@@ -82,17 +80,12 @@ class Retriever:
 
     @classmethod
     def open(cls, settings: Settings, embedder=None, tokenizer: Tokenizer | None = None):
-        """Load the chunk store written by ingest and build BM25 from its stored tokens."""
-        import bm25s  # imported here: scipy/numba start-up is not needed for --help
-
-        rows = load_chunks_with_tokens(data_paths(settings)["chunks"])
-        bm25 = bm25s.BM25()
-        bm25.index([tokens or ["\u3000"] for _, tokens in rows], show_progress=False)
-        df = Counter(t for _, tokens in rows for t in set(tokens))
-        n = max(len(rows), 1)
-        idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        return cls(settings, [c for c, _ in rows], bm25, embedder,
-                   tokenizer or default_tokenizer(), idf)
+        """Open the chunk store written by ingest with its BM25 index: the saved snapshot and
+        memory-mapped index when the manifest certifies the store, else parsed and checked
+        (a damaged store raises IndexDamagedError); see bm25index.py."""
+        opened = bm25index.open_store(settings)
+        return cls(settings, opened.chunks, opened.index.bm25, embedder,
+                   tokenizer or default_tokenizer(), opened.index.idf)
 
     def entity_chunks(self, entity: Entity) -> list[Chunk]:
         """Every passage of a case or column, in document order."""

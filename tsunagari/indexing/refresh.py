@@ -20,7 +20,7 @@ from tsunagari.chunking import chunk_document
 from tsunagari.chunking.cache import CachedDoc, ChunkCache, cache_key
 from tsunagari.config import Settings
 from tsunagari.errors import InputError
-from tsunagari.indexing import vectors
+from tsunagari.indexing import bm25index, vectors
 from tsunagari.indexing.lock import IndexLock
 from tsunagari.indexing.store import (
     CHUNKS_FILE,
@@ -180,22 +180,28 @@ def file_changes(results: list[DocResult], old_docs: list[dict], old_rows: dict
 
 def commit(settings: Settings, results: list[DocResult], embedders: list[str],
            problems: list[FileProblem], previous: StoreHealth | None = None) -> None:
-    """Phase 2: the chunk store, then the manifest, each replaced atomically.
+    """Phase 2: the BM25 index of the new chunk store, the chunk store, then the manifest, each
+    replaced atomically.
 
     The manifest records the store's checksum. So that a reader (which reads the store, then the
     manifest) never finds a whole store rejected, the current manifest first also accepts the
     new store, and the new manifest still accepts the previous one (`previous`, if it was whole).
+    The BM25 index and chunk snapshot of the new store are saved first, under its checksum
+    (bm25index.py): once the store is swapped in, a reader finds them; a run killed before that
+    leaves an unused directory. The previous store's directory is kept for readers that read it
+    just before the swap; older ones are deleted.
     """
     paths = data_paths(settings)
+    rows = [row for r in results for row in r.rows]
     lines = []
-    for r in results:
-        for c, tokens in r.rows:
-            row = c.to_dict()
-            row["tokens"] = list(tokens)
-            lines.append(json.dumps(row, ensure_ascii=False))
+    for c, tokens in rows:
+        row = c.to_dict()
+        row["tokens"] = list(tokens)
+        lines.append(json.dumps(row, ensure_ascii=False))
     text = "\n".join(lines) + "\n"
     sha = sha256_text(text)
     before = previous.sha256 if previous is not None and previous.ok else ""
+    bm25index.save(paths["bm25"], sha, rows)
     current = read_manifest(settings)
     if current is not None and sha not in current.accepted_sha256():
         staged = replace(current, chunks_sha256=before or current.chunks_sha256, also_sha256=sha)
@@ -211,6 +217,7 @@ def commit(settings: Settings, results: list[DocResult], embedders: list[str],
         also_sha256=before if before != sha else "",
     )
     atomic_write(paths["manifest"], manifest.to_json())
+    bm25index.keep_only(paths["bm25"], [sha, before])
 
 
 def nothing_to_index(problems: list[FileProblem]) -> InputError:
