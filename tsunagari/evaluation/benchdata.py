@@ -1,5 +1,6 @@
 """Synthetic benchmark corpora from the real report's sentences (shuffled, perturbed),
-and an embedder that reuses precomputed vectors so 10,000 chunks need not be embedded one by one."""
+and an embedder that reuses precomputed vectors so 10,000 chunks need not be embedded one by one;
+for 100,000 chunks, the chunk rows themselves are made directly (see `synthetic_rows`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tsunagari.chunking import chunk_document
 from tsunagari.config import PROJECT_ROOT
 from tsunagari.japanese import split_sentences
 from tsunagari.loaders import load_document
+from tsunagari.types import Chunk
 
 TOWNS = ("青葉市", "泉町", "若林村", "港北区", "西原市", "東山町", "南浜市", "北野町", "中川村",
          "桜台市", "緑ヶ丘町", "白浜市", "大川町", "高森村", "松原市", "川辺町")
@@ -97,3 +99,39 @@ class PerturbedEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._real.embed_query(text)
+
+
+def synthetic_rows(chunks: int, sentences: list[str], tokenizer, per_doc: int = 100,
+                   per_chunk: int = 5, seed: int = 7) -> list[tuple[Chunk, tuple[str, ...]]]:
+    """(chunk, tokens) rows shaped like the synthetic reports' chunks, made directly.
+
+    Chunking and tokenizing 100,000 chunks one by one would take most of an hour on 2 cores;
+    here each distinct sentence and town prefix is tokenized once, and a chunk's tokens are
+    its parts' tokens in order (what the chunker's tokenizer gives, up to the joins).
+    """
+    tokens_of: dict[str, tuple[str, ...]] = {}
+
+    def tok(text: str) -> tuple[str, ...]:
+        if text not in tokens_of:
+            tokens_of[text] = tuple(tokenizer(text))
+        return tokens_of[text]
+
+    rows = []
+    for n in range(-(-chunks // per_doc)):
+        rng = random.Random(seed * 100_003 + n)
+        town = f"{TOWNS[n % len(TOWNS)]}{n // len(TOWNS) or ''}"
+        title = f"{town} 孤独・孤立対策 官民連携の記録（第{n}号）"
+        for s in range(min(per_doc, chunks - n * per_doc)):
+            heading = f"{s + 1}. {rng.choice(TOPICS)}"
+            picked = rng.sample(sentences, per_chunk)
+            prefixed = [rng.random() < 0.3 for _ in picked]
+            body = "".join(f"{town}では、{x}" if p else x for x, p in zip(picked, prefixed))
+            tokens = [*tok(heading), *tok(heading)]  # index_text(): title line + the text
+            for x, p in zip(picked, prefixed):
+                tokens += [*(tok(f"{town}では、") if p else ()), *tok(x)]
+            chunk_id = hashlib.sha1(f"{n}/{s}".encode()).hexdigest()[:20]
+            rows.append((Chunk(chunk_id=chunk_id, doc_id=f"synthetic-{n:05d}", doc_title=title,
+                               text=f"{heading}\n{body}", pages=(s // 4 + 1,),
+                               page_marks=((0, s // 4 + 1),), chapter=title,
+                               section_title=heading), tuple(tokens)))
+    return rows
