@@ -215,3 +215,18 @@ def test_a_leftover_of_a_killed_save_is_ignored_and_cleaned(settings):
     assert bm25index.load(paths["bm25"], sha) is None
     ingest(settings)
     assert [p.name for p in paths["bm25"].iterdir()] == [sha]
+
+
+def test_ingest_commits_even_when_the_index_cannot_be_saved(settings, caplog):
+    paths = data_paths(settings)
+    shutil.rmtree(paths["bm25"])
+    paths["bm25"].write_text("not a folder", encoding="utf-8")
+    report = settings.corpus_dir / REPORT.name
+    report.write_text(report.read_text(encoding="utf-8").replace("8局12課", "9局13課"),
+                      encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        ingest(settings)
+    assert "could not save the BM25 index" in caplog.text
+    retriever = Retriever.open(settings)
+    assert any("9局13課" in c.text for c in retriever.chunks)
+    assert not _memory_mapped(retriever)

@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import pickle
+import secrets
 import shutil
 from collections import Counter
 from collections.abc import Sequence
@@ -134,7 +135,8 @@ def save(root: Path, fingerprint: str, rows: Rows, replace: bool = False) -> Pat
     token_lists = [tokens for _, tokens in rows]
     bm25, df = _build(token_lists)
     Path(root).mkdir(parents=True, exist_ok=True)
-    tmp = Path(root) / f"{_TMP_PREFIX}{fingerprint[:16]}-{os.getpid()}"
+    # Unique per writer: readers of several sessions may save the same store at once.
+    tmp = Path(root) / f"{_TMP_PREFIX}{fingerprint[:16]}-{os.getpid()}-{secrets.token_hex(4)}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         bm25.save(tmp, show_progress=False)

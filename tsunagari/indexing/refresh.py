@@ -11,6 +11,7 @@ the vectors already in Chroma are reused through the record manager.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ from tsunagari.loaders.scan import FileChange, FileProblem, SourceFile, scan_cor
 from tsunagari.types import Chunk
 
 Log = Callable[[str], None]
+logger = logging.getLogger(__name__)
 INTERRUPTED_NOTICE = "前回の索引の更新が途中で終了していたため、続きから処理しました。"
 
 
@@ -201,7 +203,10 @@ def commit(settings: Settings, results: list[DocResult], embedders: list[str],
     text = "\n".join(lines) + "\n"
     sha = sha256_text(text)
     before = previous.sha256 if previous is not None and previous.ok else ""
-    bm25index.save(paths["bm25"], sha, rows)
+    try:
+        bm25index.save(paths["bm25"], sha, rows)
+    except OSError as exc:  # readers then build it from the store: a slower open, same answers
+        logger.warning("could not save the BM25 index in %s: %s", paths["bm25"], exc)
     current = read_manifest(settings)
     if current is not None and sha not in current.accepted_sha256():
         staged = replace(current, chunks_sha256=before or current.chunks_sha256, also_sha256=sha)
