@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,8 +10,8 @@ import numpy as np
 from tsunagari.answering.followup import find_entities
 from tsunagari.config import Settings
 from tsunagari.domain import canonical_municipality, expand, mentioned_points, topic_points
+from tsunagari.indexing import bm25index
 from tsunagari.indexing.catalogue import Entity, build_catalogue
-from tsunagari.indexing.store import data_paths, load_store
 from tsunagari.indexing.vectors import vector_store
 from tsunagari.japanese import Tokenizer, default_tokenizer
 from tsunagari.types import Chunk, Filters, Hit
@@ -67,20 +65,29 @@ class Retriever:
         self.known_entities = sorted({c.municipality for c in self.chunks if c.municipality})
         self.catalogue = build_catalogue(self.chunks)
         self._titles = {c.section: t for c in self.chunks if 2 <= len(t := _short_title(c)) <= 12}
+        # What `focus` and the filters look up, so a question costs no pass over all chunks.
+        self._by_name: dict[str, list[int]] = {}
+        self._cases_by_point: dict[int | None, list[int]] = {}
+        self._by_section: dict[str, list[int]] = {}
+        for i, c in enumerate(self.chunks):
+            self._by_name.setdefault(c.municipality, []).append(i)
+            if c.column_city[:2] != c.municipality:
+                self._by_name.setdefault(c.column_city[:2], []).append(i)
+            if c.kind in ("case", "table"):
+                self._cases_by_point.setdefault(c.point, []).append(i)
+            self._by_section.setdefault(c.section, []).append(i)
+        self._small_cities = {c.column_city[:2] for c in self.chunks if c.city_size == "小都市"}
+        self._allowed: dict[Filters, np.ndarray] = {}
 
     @classmethod
     def open(cls, settings: Settings, embedder=None, tokenizer: Tokenizer | None = None):
-        """Load the chunk store written by ingest and build BM25 from its stored tokens."""
-        import bm25s  # imported here: scipy/numba start-up is not needed for --help
-
-        rows, sha256 = load_store(data_paths(settings)["chunks"])
-        bm25 = bm25s.BM25()
-        bm25.index([tokens or ["\u3000"] for _, tokens in rows], show_progress=False)
-        df = Counter(t for _, tokens in rows for t in set(tokens))
-        n = max(len(rows), 1)
-        idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        return cls(settings, [c for c, _ in rows], bm25, embedder,
-                   tokenizer or default_tokenizer(), idf, store_sha256=sha256)
+        """Open the chunk store written by ingest with its BM25 index: the saved snapshot and
+        memory-mapped index when the manifest certifies the store, else parsed and checked
+        (a damaged store raises IndexDamagedError); see bm25index.py."""
+        opened = bm25index.open_store(settings)
+        return cls(settings, opened.chunks, opened.index.bm25, embedder,
+                   tokenizer or default_tokenizer(), opened.index.idf,
+                   store_sha256=opened.index.fingerprint)
 
     def entity_chunks(self, entity: Entity) -> list[Chunk]:
         """Every passage of a case or column, in document order."""
@@ -109,8 +116,29 @@ class Retriever:
             return []
         scores = self.bm25.get_scores(tokens)
         scores = np.where(allowed, scores, 0.0)
-        order = np.argsort(-scores, kind="stable")[:n]
-        return [int(i) for i in order if scores[i] > 0]
+        # The first n scoring chunks in the order of a stable sort of all of them (ties by
+        # position), without sorting every scoring chunk: those above the n-th best score,
+        # then chunks at exactly that score, by position.
+        positive = np.flatnonzero(scores > 0)
+        if len(positive) > n:
+            values = scores[positive]
+            nth = np.partition(values, len(values) - n)[len(values) - n]
+            positive = np.concatenate([positive[values > nth], positive[values == nth]])
+        return [int(i) for i in positive[np.argsort(-scores[positive], kind="stable")][:n]]
+
+    def allowed(self, filters: Filters) -> np.ndarray:
+        """Which chunks pass the filters (read-only; computed once per distinct filters)."""
+        mask = self._allowed.get(filters)
+        if mask is None:
+            if filters.is_empty():
+                mask = np.ones(len(self.chunks), dtype=bool)
+            else:
+                mask = np.array([matches(c, filters) for c in self.chunks], dtype=bool)
+            mask.flags.writeable = False
+            if len(self._allowed) >= 64:
+                self._allowed.clear()
+            self._allowed[filters] = mask
+        return mask
 
     def query_vector(self, query: str) -> list[float]:
         """The query's embedding, computed once per question text (the answer routes search
@@ -137,7 +165,7 @@ class Retriever:
         if not self.dense_enabled:
             mode = "bm25"
         n = max(self.settings.candidates, k)
-        allowed = np.array([matches(c, filters) for c in self.chunks], dtype=bool)
+        allowed = self.allowed(filters)
         by_id = self.by_id
         rankings: list[tuple[list[str], float]] = []
         bm25_ids: list[str] = []
@@ -168,25 +196,32 @@ class Retriever:
             ))
         return hits
 
-    def focus(self, query: str, order: list[str], allowed: np.ndarray) -> list[str]:
-        """Chunks of the cases, columns or point that the question names, best first."""
+    def focus_targets(self, query: str) -> tuple[set[str], set[int], set[str]]:
+        """The municipalities/column cities, points and sections that the question names."""
         names = set(find_entities(query, self.known_entities))
         if _PREFECTURES.search(query):
             names |= {n for n in self.known_entities if n.endswith(("県", "道", "都", "府"))}
         if _SMALL_CITIES.search(query):
-            names |= {c.column_city[:2] for c in self.chunks if c.city_size == "小都市"}
+            names |= self._small_cities
         points = mentioned_points(query) or (set() if names else topic_points(query))
         plain = query.replace("の", "")
         sections = {sec for sec, title in self._titles.items() if title in plain}
+        return names, points, sections
+
+    def focus(self, query: str, order: list[str], allowed: np.ndarray) -> list[str]:
+        """Chunks of the cases, columns or point that the question names, best first."""
+        names, points, sections = self.focus_targets(query)
         if not names and not points and not sections:
             return []
         rank = {cid: i for i, cid in enumerate(order)}
-        picked = [
-            c.chunk_id for i, c in enumerate(self.chunks)
-            if allowed[i] and ((c.municipality in names) or (c.column_city[:2] in names)
-                               or (c.point in points and c.kind in ("case", "table"))
-                               or c.section in sections)
-        ]
+        found: set[int] = set()
+        for name in names:
+            found.update(self._by_name.get(name, ()))
+        for point in points:
+            found.update(self._cases_by_point.get(point, ()))
+        for section in sections:
+            found.update(self._by_section.get(section, ()))
+        picked = [self.chunks[i].chunk_id for i in sorted(found) if allowed[i]]
         return sorted(picked, key=lambda cid: rank.get(cid, len(rank)))
 
 

@@ -1,5 +1,6 @@
 """Synthetic benchmark corpora from the real report's sentences (shuffled, perturbed),
-and an embedder that reuses precomputed vectors so 10,000 chunks need not be embedded one by one."""
+and an embedder that reuses precomputed vectors so 10,000 chunks need not be embedded one by one;
+for 100,000 chunks, the chunk rows themselves are made directly (see `synthetic_rows`)."""
 
 from __future__ import annotations
 
@@ -100,21 +101,62 @@ class PerturbedEmbeddings(Embeddings):
         return self._real.embed_query(text)
 
 
-def synthetic_chunks(count: int, sentences: list[str], per_doc: int = 100, per_chunk: int = 5,
-                     seed: int = 7) -> list[Chunk]:
-    """`count` chunks shaped like the synthetic reports' chunks, made without the chunker
-    (chunking 100,000 chunks one by one takes most of an hour on 2 cores)."""
-    chunks = []
-    for n in range(-(-count // per_doc)):
+def synthetic_rows(chunks: int, sentences: list[str], tokenizer, per_doc: int = 100,
+                   per_chunk: int = 5, seed: int = 7) -> list[tuple[Chunk, tuple[str, ...]]]:
+    """(chunk, tokens) rows shaped like the synthetic reports' chunks, made directly.
+
+    Chunking and tokenizing 100,000 chunks one by one would take most of an hour on 2 cores;
+    here each distinct sentence and town prefix is tokenized once, and a chunk's tokens are
+    its parts' tokens in order (what the chunker's tokenizer gives, up to the joins).
+    """
+    tokens_of: dict[str, tuple[str, ...]] = {}
+
+    def tok(text: str) -> tuple[str, ...]:
+        if text not in tokens_of:
+            tokens_of[text] = tuple(tokenizer(text))
+        return tokens_of[text]
+
+    rows = []
+    for n in range(-(-chunks // per_doc)):
         rng = random.Random(seed * 100_003 + n)
         town = f"{TOWNS[n % len(TOWNS)]}{n // len(TOWNS) or ''}"
         title = f"{town} 孤独・孤立対策 官民連携の記録（第{n}号）"
-        for s in range(min(per_doc, count - n * per_doc)):
+        for s in range(min(per_doc, chunks - n * per_doc)):
             heading = f"{s + 1}. {rng.choice(TOPICS)}"
-            body = "".join(f"{town}では、{x}" if rng.random() < 0.3 else x
-                           for x in rng.sample(sentences, per_chunk))
-            chunks.append(Chunk(chunk_id=hashlib.sha1(f"{n}/{s}".encode()).hexdigest()[:20],
-                                doc_id=f"synthetic-{n:05d}", doc_title=title,
-                                text=f"{heading}\n{body}", pages=(s // 4 + 1,), chapter=title,
-                                section_title=heading, source_report=title))
-    return chunks
+            picked = rng.sample(sentences, per_chunk)
+            prefixed = [rng.random() < 0.3 for _ in picked]
+            body = "".join(f"{town}では、{x}" if p else x for x, p in zip(picked, prefixed))
+            tokens = [*tok(heading), *tok(heading)]  # index_text(): title line + the text
+            for x, p in zip(picked, prefixed):
+                tokens += [*(tok(f"{town}では、") if p else ()), *tok(x)]
+            chunk_id = hashlib.sha1(f"{n}/{s}".encode()).hexdigest()[:20]
+            rows.append((Chunk(chunk_id=chunk_id, doc_id=f"synthetic-{n:05d}", doc_title=title,
+                               text=f"{heading}\n{body}", pages=(s // 4 + 1,),
+                               page_marks=((0, s // 4 + 1),), chapter=title,
+                               section_title=heading, source_report=title), tuple(tokens)))
+    return rows
+
+
+def synthetic_chunks(count: int, sentences: list[str], **kwargs) -> list[Chunk]:
+    """The chunks of `synthetic_rows` without their tokens."""
+    return [c for c, _ in synthetic_rows(count, sentences, lambda _text: (), **kwargs)]
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    import resource  # POSIX only, like the benchmarks
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile with linear interpolation.
+
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 50)
+    2.5
+    """
+    values = sorted(values)
+    idx = (len(values) - 1) * p / 100
+    lo = int(idx)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (idx - lo)

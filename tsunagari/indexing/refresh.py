@@ -11,6 +11,7 @@ the vectors already in Chroma are reused through the record manager.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from tsunagari.chunking import chunk_document
 from tsunagari.chunking.cache import CachedDoc, ChunkCache, cache_key
 from tsunagari.config import Settings
 from tsunagari.errors import InputError
-from tsunagari.indexing import shared, termindex, vectors
+from tsunagari.indexing import bm25index, shared, termindex, vectors
 from tsunagari.indexing.lock import IndexLock
 from tsunagari.indexing.store import (
     CHUNKS_FILE,
@@ -29,6 +30,7 @@ from tsunagari.indexing.store import (
     data_paths,
     inspect_store,
     read_manifest,
+    sha256_text,
     write_store,
 )
 from tsunagari.japanese import Tokenizer, default_tokenizer
@@ -36,6 +38,7 @@ from tsunagari.loaders.scan import FileChange, FileProblem, SourceFile, scan_cor
 from tsunagari.types import Chunk
 
 Log = Callable[[str], None]
+logger = logging.getLogger(__name__)
 INTERRUPTED_NOTICE = "前回の索引の更新が途中で終了していたため、続きから処理しました。"
 
 
@@ -181,14 +184,29 @@ def file_changes(results: list[DocResult], old_docs: list[dict], old_rows: dict
 
 def commit(settings: Settings, results: list[DocResult], embedders: list[str],
            problems: list[FileProblem], previous: StoreHealth | None = None) -> str:
-    """Phase 2: the chunk store, then the manifest, each replaced atomically (`write_store`);
-    returns the store's SHA-256."""
+    """Phase 2: the BM25 index of the new chunk store, then the chunk store and the manifest
+    (`write_store`: each replaced atomically, in an order a reader never finds rejected); returns
+    the store's SHA-256.
+
+    The BM25 index and chunk snapshot of the new store are saved first, under its checksum
+    (bm25index.py): once the store is swapped in, a reader finds them; a run killed before that
+    leaves an unused directory. The previous store's directory is kept for readers that read it
+    just before the swap; older ones are deleted.
+    """
+    paths = data_paths(settings)
+    rows = [row for r in results for row in r.rows]
     lines = []
-    for r in results:
-        for c, tokens in r.rows:
-            row = c.to_dict()
-            row["tokens"] = list(tokens)
-            lines.append(json.dumps(row, ensure_ascii=False))
+    for c, tokens in rows:
+        row = c.to_dict()
+        row["tokens"] = list(tokens)
+        lines.append(json.dumps(row, ensure_ascii=False))
+    text = "\n".join(lines) + "\n"
+    sha = sha256_text(text)
+    before = previous.sha256 if previous is not None and previous.ok else ""
+    try:
+        bm25index.save(paths["bm25"], sha, rows)
+    except OSError as exc:  # readers then build it from the store: a slower open, same answers
+        logger.warning("could not save the BM25 index in %s: %s", paths["bm25"], exc)
     manifest = Manifest(
         documents=[{**r.doc, "chunks": len(r.rows), "cache_key": r.key} for r in results],
         chunks=len(lines),
@@ -196,7 +214,9 @@ def commit(settings: Settings, results: list[DocResult], embedders: list[str],
         embedders=embedders,
         problems=[{"file": p.file, "message": p.message, "kind": p.kind} for p in problems],
     )
-    return write_store(settings, "\n".join(lines) + "\n", manifest, previous)
+    written = write_store(settings, text, manifest, previous)
+    bm25index.keep_only(paths["bm25"], [sha, before])
+    return written
 
 
 def nothing_to_index(problems: list[FileProblem]) -> InputError:

@@ -33,6 +33,7 @@ from typing import Literal
 
 from tsunagari.config import Settings
 from tsunagari.errors import ConfigError, IndexDamagedError, IndexMissingError
+from tsunagari.indexing import bm25index, termindex
 from tsunagari.indexing.store import (
     Manifest,
     StoreHealth,
@@ -417,7 +418,12 @@ def _install(settings: Settings, text: str, manifest: Manifest) -> None:
     previous = _local_sha(settings, True)
     local = read_manifest(settings)
     whole = bool(previous) and local is not None and previous in local.accepted_sha256()
-    write_store(settings, text, manifest, StoreHealth("ok", sha256=previous) if whole else None)
+    sha = write_store(settings, text, manifest,
+                      StoreHealth("ok", sha256=previous) if whole else None)
+    # Derived caches of older stores go, as at ingest (the previous one may still be in use).
+    keep = [sha, previous if whole else ""]
+    bm25index.keep_only(data_paths(settings)["bm25"], keep)
+    termindex.keep_only(termindex.derived_dir(settings), keep)
 
 
 _CHECKED: dict[tuple[str, str], float] = {}

@@ -4,6 +4,10 @@ The chunk store is checked whenever it is read: every line must be a chunk, and 
 be one the manifest accepts (`Manifest.accepted_sha256`), so a partial copy is caught even when it
 ends on a line boundary. Manifests written before the checksum was recorded are checked by their
 line count (`chunks`) instead.
+
+A store whose SHA-256 the manifest records was committed whole by ingest (`StoreBytes.certified`):
+hashing it is enough to trust it, which lets a reader use the chunk snapshot saved for that
+checksum (see bm25index.py) instead of parsing 100k JSON lines.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from tsunagari.types import Chunk
 CHUNKS_FILE = "chunks.jsonl"
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = "ingest.lock"
+BM25_DIR = "bm25"
 # Server mode only: marks the data dir where ingest runs (its store is published to Chroma and is
 # never replaced by the shared copy). Its absence makes the data dir a cache of Chroma.
 PUBLISHER_FILE = "publisher.json"
@@ -91,6 +96,8 @@ def data_paths(settings: Settings) -> dict[str, Path]:
         "dir": d,
         "chunks": d / CHUNKS_FILE,
         "manifest": d / MANIFEST_FILE,
+        # Saved BM25 index and chunk snapshot, one directory per chunk store SHA-256 (bm25index.py).
+        "bm25": d / BM25_DIR,
         "chroma": d / "chroma",
         "records": d / "records.sqlite",
         "lock": d / LOCK_FILE,
@@ -200,8 +207,42 @@ def load_store(path: Path) -> tuple[list[Row], str]:
 
 
 def store_health(settings: Settings) -> StoreHealth:
-    """The health of the chunk store of `settings` (for status displays)."""
-    return inspect_store(data_paths(settings)["chunks"])[1]
+    """The health of the chunk store of `settings` (for status displays).
+
+    A store the manifest certifies is whole without parsing it (the same answer as
+    `inspect_store`, in a fraction of the time at 100k chunks); any other store is parsed.
+    """
+    path = data_paths(settings)["chunks"]
+    store = read_store_bytes(path)
+    if store is not None and store.certified:
+        readable = sum(1 for line in store.data.split(b"\n") if line.strip())
+        return StoreHealth("ok", readable, store.manifest.chunks, "", store.sha256)
+    return inspect_store(path)[1]
+
+
+@dataclass(frozen=True)
+class StoreBytes:
+    """The chunk store's bytes as read, their SHA-256, and the manifest read just after them."""
+
+    data: bytes
+    sha256: str
+    manifest: Manifest | None
+
+    @property
+    def certified(self) -> bool:
+        """The manifest records this exact store, so ingest committed it whole."""
+        return self.manifest is not None and self.sha256 in self.manifest.accepted_sha256()
+
+
+def read_store_bytes(path: Path) -> StoreBytes | None:
+    """The chunk store at `path` as bytes with its checksum; None when it cannot be read."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    manifest = _read_manifest_file(path.with_name(MANIFEST_FILE))
+    return StoreBytes(data, hashlib.sha256(data).hexdigest(), manifest)
 
 
 def _parse_row(raw: bytes) -> Row:
@@ -232,9 +273,15 @@ def inspect_store(path: Path) -> tuple[list[Row], StoreHealth]:
         return [], StoreHealth("damaged", 0, manifest.chunks, f"{CHUNKS_FILE} がありません")
     except OSError as exc:
         return [], StoreHealth("damaged", 0, None, f"{CHUNKS_FILE} を読めません（{exc.strerror}）")
-    manifest = _read_manifest_file(manifest_path)
+    return check_store_bytes(data, _read_manifest_file(manifest_path))
+
+
+def check_store_bytes(data: bytes, manifest: Manifest | None,
+                      sha: str | None = None) -> tuple[list[Row], StoreHealth]:
+    """Parse the chunk store's bytes `data` and check them against `manifest` (see
+    `inspect_store`); `sha` is their SHA-256 when the caller has it already."""
     expected = manifest.chunks if manifest else None
-    sha = hashlib.sha256(data).hexdigest()
+    sha = sha or hashlib.sha256(data).hexdigest()
     rows: list[Row] = []
     bad: list[int] = []
     raw_lines = data.split(b"\n")
