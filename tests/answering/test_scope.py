@@ -8,7 +8,7 @@ import json
 from core_fixtures import ROOT, index_dir, service  # noqa: F401
 
 from tsunagari.answering.scope import FACT_TERMS, ScopeChecker
-from tsunagari.evaluation.bench import WholeText
+from tsunagari.evaluation.bench_scope import WholeText
 from tsunagari.indexing.termindex import TermIndex
 
 QUESTIONS = [json.loads(line)["question"] for line in

@@ -194,7 +194,7 @@ def test_embedded_mode_writes_nothing_shared(tmp_path, corpus):
     report = ingest(settings)
     assert report.published is None
     assert sorted(p.name for p in data_paths(settings)["dir"].iterdir()) == \
-        ["cache", "chroma", "chunks.jsonl", "derived", "ingest.lock", "manifest.json",
+        ["bm25", "cache", "chroma", "chunks.jsonl", "derived", "ingest.lock", "manifest.json",
          "records.sqlite"]
     client = chromadb.PersistentClient(path=str(data_paths(settings)["chroma"]))
     assert settings.shared_collection not in [c.name for c in client.list_collections()]
@@ -246,3 +246,20 @@ def test_make_run_on_a_replica_syncs_instead_of_ingesting(tmp_path, corpus, modu
     assert ingest_main(["--if-missing"]) == 0
     assert "すでにあります" in capsys.readouterr().out
     assert data_paths(a)["manifest"].read_bytes() == before
+
+
+def test_a_replica_keeps_derived_indexes_of_the_current_and_previous_store_only(
+        tmp_path, corpus, module_chroma_server, collection):
+    a = settings_for(tmp_path, module_chroma_server, "a", collection, corpus)
+    b = settings_for(tmp_path, module_chroma_server, "b", collection)
+    shas = []
+    for n in range(3):  # three published versions, each opened on the replica
+        (corpus / f"extra{n}.md").write_text(f"# 追加{n}\n\n追加の報告{n}では見守りを続けている。\n",
+                                             encoding="utf-8")
+        ingest(a)
+        open_service(b)
+        shas.append(read_manifest(b).chunks_sha256)
+    bm25 = {p.name for p in data_paths(b)["bm25"].iterdir()}
+    terms = {p.name for p in data_paths(b)["derived"].iterdir()}
+    assert shas[0] not in bm25 and shas[2] in bm25 and bm25 <= set(shas[1:])
+    assert not any(shas[0] in t for t in terms) and any(shas[2] in t for t in terms)
