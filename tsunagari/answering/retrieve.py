@@ -64,7 +64,7 @@ class Retriever:
         self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self.known_entities = sorted({c.municipality for c in self.chunks if c.municipality})
         self.catalogue = build_catalogue(self.chunks)
-        self._titles = {c.section: t for c in self.chunks if 2 <= len(t := _short_title(c)) <= 12}
+        self._titles = _section_titles(self.chunks)
         # What `focus` and the filters look up, so a question costs no pass over all chunks.
         self._by_name: dict[str, list[int]] = {}
         self._cases_by_point: dict[int | None, list[int]] = {}
@@ -254,6 +254,26 @@ def diversify(fused: list[tuple[str, float]], chunks: list[Chunk],
         (rest if label in seen else first).append((cid, score))
         seen.add(label)
     return first + rest
+
+
+def _section_titles(chunks: list[Chunk]) -> dict[str, str]:
+    """Each section's short title (2-12 characters) from its last chunk that has one.
+
+    >>> c = Chunk(chunk_id="x", doc_id="d", doc_title="t", text="", pages=(1,), section="2-1",
+    ...           section_title="第2章／調査期間")
+    >>> _section_titles([c])
+    {'2-1': '調査期間'}
+    """
+    titles: dict[str, str] = {}
+    by_heading: dict[str, str] = {}
+    for c in reversed(chunks):  # the last chunk wins: the first one found from the end
+        if c.section in titles:
+            continue
+        if c.section_title not in by_heading:
+            by_heading[c.section_title] = _short_title(c)
+        if 2 <= len(t := by_heading[c.section_title]) <= 12:
+            titles[c.section] = t
+    return titles
 
 
 def _short_title(c: Chunk) -> str:
