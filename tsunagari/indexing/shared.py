@@ -41,6 +41,7 @@ from tsunagari.indexing.store import (
     data_paths,
     manifest_from_dict,
     read_manifest,
+    sha256_text,
     write_store,
 )
 from tsunagari.indexing.vectors import chroma_client
@@ -174,7 +175,7 @@ def manifest_rows(manifest: Manifest | None) -> list[int]:
 
 
 def part_id(part: str) -> str:
-    return "part-" + hashlib.sha256(part.encode("utf-8")).hexdigest()
+    return "part-" + sha256_text(part)
 
 
 def _version_from_record(document: str | None) -> SharedVersion | None:
@@ -325,25 +326,22 @@ def is_publisher(settings: Settings) -> bool:
     return isinstance(data, dict) and data.get("chroma") == server_label(settings)
 
 
-def _local_sha(settings: Settings, read_file: bool) -> str:
-    """The local store's checksum: of the file itself, or as the manifest records it."""
-    if read_file:
-        try:
-            return hashlib.sha256(data_paths(settings)["chunks"].read_bytes()).hexdigest()
-        except OSError:
-            return ""
-    manifest = read_manifest(settings)
-    return manifest.chunks_sha256 if manifest else ""
+def _local_bytes(settings: Settings) -> bytes | None:
+    """The local chunk store as bytes (None when it cannot be read)."""
+    try:
+        return data_paths(settings)["chunks"].read_bytes()
+    except OSError:
+        return None
 
 
-def _local_parts(settings: Settings) -> dict[str, str]:
+def _local_parts(data: bytes | None, manifest: Manifest | None, rows: int) -> dict[str, str]:
     """The local store's parts by id (split as ingest splits them): a replica fetches only the
     parts it does not have. Ids are content hashes, so a damaged local part is never reused."""
     try:
-        text = data_paths(settings)["chunks"].read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = data.decode("utf-8") if data is not None else ""
+    except UnicodeDecodeError:
         return {}
-    parts = split_parts(text, settings.shared_part_rows, manifest_rows(read_manifest(settings)))
+    parts = split_parts(text, rows, manifest_rows(manifest)) if text else []
     return {part_id(p): p for p in parts}
 
 
@@ -382,18 +380,28 @@ def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
             if is_publisher(settings):
                 return SyncResult("publisher", version.key)
             local = read_manifest(settings)
-            if _local_sha(settings, read_file) == version.sha256:
+            # The local file is read at most once per attempt (its checksum, its parts, and
+            # whether the store being replaced was whole all come from these bytes).
+            data = _local_bytes(settings) if read_file else None
+            local_sha = (hashlib.sha256(data).hexdigest() if data is not None else "") \
+                if read_file else (local.chunks_sha256 if local else "")
+            if local_sha == version.sha256:
                 if local is not None and _same(local, version.manifest):
                     return SyncResult("current", version.key)
                 atomic_write(data_paths(settings)["manifest"],
                              replace(version.manifest, also_sha256="").to_json())
                 return SyncResult("manifest", version.key)
-            text, fetched = _fetch_text(collection, version, _local_parts(settings))
-            if text is None or hashlib.sha256(text.encode("utf-8")).hexdigest() != version.sha256:
+            if not read_file:
+                data = _local_bytes(settings)
+                local_sha = hashlib.sha256(data).hexdigest() if data is not None else ""
+            have = _local_parts(data, local, settings.shared_part_rows)
+            text, fetched = _fetch_text(collection, version, have)
+            if text is None or sha256_text(text) != version.sha256:
                 log.warning("shared store incomplete or changed while reading; retrying")
                 time.sleep(0.2)
                 continue
-            _install(settings, text, version.manifest)
+            whole = bool(local_sha) and local is not None and local_sha in local.accepted_sha256()
+            _install(settings, text, version.manifest, local_sha if whole else "")
             return SyncResult("synced", version.key, fetched)
     except (IndexDamagedError, OSError):
         raise
@@ -411,17 +419,15 @@ def _same(local: Manifest, shared: Manifest) -> bool:
     return replace(local, also_sha256="") == replace(shared, also_sha256="")
 
 
-def _install(settings: Settings, text: str, manifest: Manifest) -> None:
+def _install(settings: Settings, text: str, manifest: Manifest, previous: str) -> None:
     """Write the shared store into the local data dir the crash-safe way ingest does: a reader
-    of the previous local store (if it was whole) still finds it accepted."""
+    of the previous local store (`previous`: its checksum if it was whole, else "") still finds
+    it accepted."""
     data_paths(settings)["dir"].mkdir(parents=True, exist_ok=True)
-    previous = _local_sha(settings, True)
-    local = read_manifest(settings)
-    whole = bool(previous) and local is not None and previous in local.accepted_sha256()
     sha = write_store(settings, text, manifest,
-                      StoreHealth("ok", sha256=previous) if whole else None)
+                      StoreHealth("ok", sha256=previous) if previous else None)
     # Derived caches of older stores go, as at ingest (the previous one may still be in use).
-    keep = [sha, previous if whole else ""]
+    keep = [sha, previous]
     bm25index.keep_only(data_paths(settings)["bm25"], keep)
     termindex.keep_only(termindex.derived_dir(settings), keep)
 
