@@ -41,6 +41,7 @@ from tsunagari.indexing.store import (
     data_paths,
     manifest_from_dict,
     read_manifest,
+    read_store_bytes,
     sha256_text,
     write_store,
 )
@@ -263,17 +264,15 @@ def publish(settings: Settings, client=None) -> PublishStats:
     docstring). Uploads only parts Chroma lacks; does nothing when Chroma has this version."""
     if not settings.chroma_host:
         return PublishStats(0)
-    paths = data_paths(settings)
-    manifest = read_manifest(settings)
-    try:
-        data = paths["chunks"].read_bytes()
-    except OSError as exc:
-        raise IndexMissingError("公開する索引がありません。`python -m ingest` を実行してください。") \
-            from exc
-    if manifest is None or hashlib.sha256(data).hexdigest() != manifest.chunks_sha256:
+    store = read_store_bytes(data_paths(settings)["chunks"])
+    if store is None:
+        raise IndexMissingError("公開する索引がありません。`python -m ingest` を実行してください。")
+    manifest = store.manifest
+    if manifest is None or store.sha256 != manifest.chunks_sha256:
         raise IndexDamagedError("索引のファイルが manifest.json の記録と一致しないため、Chroma サーバーへ"
                                 "公開しませんでした。`python -m ingest` を実行してください。")
-    parts = split_parts(data.decode("utf-8"), settings.shared_part_rows, manifest_rows(manifest))
+    parts = split_parts(store.data.decode("utf-8"), settings.shared_part_rows,
+                        manifest_rows(manifest))
     ids = [part_id(p) for p in parts]
     tail = ("このマシンの索引は更新しましたが、Chroma サーバーは前の版のままです（ほかのマシンは前の版で"
             "答え続けます）。もう一度 `python -m ingest` を実行すると公開します。")
