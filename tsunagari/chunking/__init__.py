@@ -12,7 +12,7 @@ from tsunagari.japanese import Splitter, split_sentences
 from tsunagari.types import Chunk, Document
 
 # Bump when chunking changes, so cached chunks (data_dir/cache) are rebuilt.
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 CASEBOOK_FORMATS = ("pdf-text",)
 
 

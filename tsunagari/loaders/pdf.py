@@ -1,4 +1,8 @@
-"""PDF reports with a text layer (pypdf): one text per printed page, page labels when present."""
+"""PDF reports with a text layer: one text per printed page, page labels when present.
+
+Pages are read with their layout (`pdflayout`, pdfplumber: headings, tables, no page furniture);
+pypdf checks the file first (damaged, encrypted) and reads the plain text when pdfplumber fails.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import re
 from collections import Counter
 
 from tsunagari.errors import InputError
-from tsunagari.loaders.base import Loaded, first_short_line
+from tsunagari.loaders.base import Loaded, first_heading, first_short_line
+from tsunagari.loaders.pdflayout import first_page_from_numbers, read_layout
 
 OCR_MESSAGE = "文字情報がありません。OCR が必要です"
 _JUNK_TITLE = re.compile(r"^(?:Microsoft (?:Word|PowerPoint) - |untitled|無題)", re.I)
@@ -56,9 +61,20 @@ def _first_page_from_labels(labels: list[str]) -> int | None:
     return None if offset == 1 else offset
 
 
-def read_pdf(name: str, data: bytes) -> Loaded:
-    """Text of each page; raises InputError for damaged, encrypted or image-only PDFs."""
-    reader = _open(name, data)
+def _layout_pages(data: bytes, count: int) -> tuple[list[str], int | None] | None:
+    """Page texts read with their layout and the printed first page, or None when pdfplumber
+    cannot read the file (or finds another page count, or no text at all)."""
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    try:
+        layout = read_layout(data)
+    except Exception:  # noqa: BLE001 - pdfminer raises many types; pypdf reads the text instead
+        return None
+    if len(layout.pages) != count or not any(p.strip() for p in layout.pages):
+        return None
+    return list(layout.pages), first_page_from_numbers(layout.printed_numbers)
+
+
+def _plain_pages(name: str, reader) -> list[str]:
     pages: list[str] = []
     try:
         for page in reader.pages:
@@ -69,6 +85,24 @@ def read_pdf(name: str, data: bytes) -> Loaded:
         raise InputError(
             f"{name} の {len(pages) + 1} ページ目を読み込めません（ファイルが壊れている可能性があります）。"
         ) from exc
+    return pages
+
+
+def read_pdf(name: str, data: bytes, layout: bool = True) -> Loaded:
+    """Text of each page; raises InputError for damaged, encrypted or image-only PDFs.
+
+    With `layout` (the default) pages come from `pdflayout`; otherwise, and whenever that
+    fails, from pypdf's plain text extraction."""
+    reader = _open(name, data)
+    try:
+        count = len(reader.pages)
+    except Exception:  # noqa: BLE001 - damaged page trees; the plain reading names the page
+        count = -1
+    read = _layout_pages(data, count) if layout and count > 0 else None
+    if read is not None:
+        pages, printed_first = read
+    else:
+        pages, printed_first = _plain_pages(name, reader), None
     if not pages:
         raise InputError(f"{name} にはページがありません。")
     if not any(p.strip() for p in pages):
@@ -78,6 +112,7 @@ def read_pdf(name: str, data: bytes) -> Loaded:
     except Exception:  # noqa: BLE001 - malformed label trees
         labels = []
     first = _first_page_from_labels(labels) if len(labels) == len(pages) else None
+    first = first or printed_first
     title = ""
     try:
         meta_title = str((reader.metadata or {}).get("/Title") or "").strip()
@@ -85,5 +120,6 @@ def read_pdf(name: str, data: bytes) -> Loaded:
     except Exception:  # noqa: BLE001
         pass
     first_text = next((p for p in pages if p.strip()), "")
+    heading = first_heading(first_text) if read is not None else ""
     return Loaded(text="\n\n".join(pages), format="pdf", pages=tuple(pages),
-                  title=title or first_short_line(first_text), first_page=first or 1)
+                  title=title or heading or first_short_line(first_text), first_page=first or 1)

@@ -115,12 +115,23 @@ def clean_controls(name: str, text: str) -> str:
 
 
 def read_text(name: str, data: bytes, markdown: bool = False) -> Loaded:
-    """A .txt or .md report; the title is its first heading or title-like first line."""
+    """A .txt or .md report; the title is its first heading or title-like first line.
+
+    A form feed (as pdftotext writes between pages) is a page break: the report then has pages,
+    numbered from 1 (or the sidecar's first_page).
+
+    >>> read_text("a.md", "# 事例集\\n本文\\n\\f\\n## 1. 市\\n".encode()).pages
+    ('# 事例集\\n本文', '## 1. 市')
+    """
     text, _ = decode_text(name, data)
     text = clean_controls(name, text.lstrip("\ufeff"))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise InputError(f"{name} は空のファイルです。")
     title = first_heading(text) if markdown else ""
-    return Loaded(text=text, format="markdown" if markdown else "text",
-                  title=title or first_short_line(text))
+    pages = tuple(p.strip("\n") for p in text.split("\f")) if "\f" in text else ()
+    if pages and not pages[-1].strip():
+        pages = pages[:-1]  # a form feed at the very end closes the last page
+    return Loaded(text=text.replace("\f", "\n") if pages else text,
+                  format="markdown" if markdown else "text",
+                  title=title or first_short_line(text), pages=pages)

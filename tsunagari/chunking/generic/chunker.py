@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from tsunagari.chunking.generic.layout import paragraphs
 from tsunagari.chunking.generic.structure import parse_generic
+from tsunagari.chunking.generic.tables import table_chunks
 from tsunagari.chunking.pieces import Piece, chunk_id, render, split_lead, units
 from tsunagari.chunking.structure import Context, Paragraph
 from tsunagari.japanese import Splitter, split_sentences
@@ -79,11 +80,10 @@ def _make(doc: Document, ctx: Context, unit: list[Paragraph], pieces: list[Piece
     )
 
 
-def chunk_generic(doc: Document, size: int = 400,
-                  splitter: Splitter = split_sentences) -> list[Chunk]:
-    """Chunks of any report: one structural unit never shares a chunk with the next."""
-    chunks: list[Chunk] = []
-    for unit in units(parse_generic(paragraphs(doc))):
+def _text_chunks(doc: Document, paras: list[Paragraph], size: int,
+                 splitter: Splitter) -> list[Chunk]:
+    chunks = []
+    for unit in units(paras):
         ctx = unit[-1].ctx
         lead, body = split_lead(unit, splitter)
         body = [y for x in body for y in _split_long(x, size)]
@@ -92,6 +92,25 @@ def chunk_generic(doc: Document, size: int = 400,
         lead = [y for x in lead for y in _split_long(x, size)][:3]
         for group in _pack(body, size):
             chunks.append(_make(doc, ctx, unit, lead + group))
+    return chunks
+
+
+def chunk_generic(doc: Document, size: int = 400,
+                  splitter: Splitter = split_sentences) -> list[Chunk]:
+    """Chunks of any report: one structural unit never shares a chunk with the next."""
+    chunks: list[Chunk] = []
+    raw = paragraphs(doc)
+    tables = {p.text.strip(): p for p in raw if p.rows}
+    parsed = parse_generic(raw)
+    segment: list[Paragraph] = []
+    for p in [*parsed, None]:  # a table ends the text before it; its rows are chunks of their own
+        if p is not None and p.text not in tables:
+            segment.append(p)
+            continue
+        chunks += _text_chunks(doc, segment, size, splitter)
+        segment = []
+        if p is not None:
+            chunks += table_chunks(doc, p.ctx, tables[p.text])
     seen: set[str] = set()
     unique = []
     for c in chunks:  # identical passages in one section (repeated boilerplate) are kept once
