@@ -115,3 +115,28 @@ def test_scan_message_either_way(tmp_path, layout):
     with pytest.raises(InputError) as exc:
         read_pdf("scan.pdf", scan.read_bytes(), layout=layout)
     assert "文字情報がありません。OCR が必要です" in str(exc.value)
+
+
+def test_gothic_lines_of_body_size_are_headings_but_gothic_sentences_are_not():
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    for font in ("HeiseiMin-W3", "HeiseiKakuGo-W5"):
+        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    y = 780
+    for font, text in [("HeiseiKakuGo-W5", "【推進体制】"),
+                       ("HeiseiMin-W3", "事務局は保健福祉課が担い、町内の18団体が参加している。"),
+                       ("HeiseiMin-W3", "会議は年3回開催している。"),
+                       ("HeiseiKakuGo-W5", "見守りの対象は冬の前に共有する。"),
+                       ("HeiseiMin-W3", "民生委員の担い手不足が課題である。")]:
+        c.setFont(font, 10.5)
+        c.drawString(60, y, text)
+        y -= 18
+    c.showPage()
+    c.save()
+    page = load_bytes("gothic.pdf", buf.getvalue()).pages[0]
+    assert page.startswith("# 【推進体制】\n")
+    assert "\n見守りの対象は冬の前に共有する。" in page and page.count("#") == 1

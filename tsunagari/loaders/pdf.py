@@ -71,6 +71,9 @@ def _layout_pages(data: bytes, count: int) -> tuple[list[str], int | None] | Non
         return None
     if len(layout.pages) != count or not any(p.strip() for p in layout.pages):
         return None
+    text = "".join(layout.pages)
+    if text.count("(cid:") * 6 > len(text) / 100:  # glyphs pdfminer cannot map: pypdf may
+        return None
     return list(layout.pages), first_page_from_numbers(layout.printed_numbers)
 
 

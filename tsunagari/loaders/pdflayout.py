@@ -19,7 +19,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 # Font names that mark a heavier or gothic face (Japanese headings are usually set in gothic).
-_HEAVY_FONT = re.compile(r"bold|black|heavy|demi|semibold|gothic|goth|w[6-9]\b|ゴシック", re.I)
+_HEAVY_FONT = re.compile(r"bold|black|heavy|demi|semibold|gothic|goth|kakugo|sans|w[6-9]\b|ゴシック",
+                         re.I)
 _PAGE_NUMBER = re.compile(r"^[-－‐―−–—\s]*(?:[pP]\.?\s*)?([0-9０-９]{1,4})(?:\s*/\s*[0-9０-９]{1,4})?"
                           r"[-－‐―−–—\s]*(?:ページ|頁)?$")
 _BULLET = re.compile(r"^(?:[・･●○◎◆◇■□▪※*＊\-－]|[①-⑳]|[（(][0-9０-９一-十]{1,2}[）)]|[0-9０-９]{1,2}[)）.．])")
@@ -194,8 +195,10 @@ def read_layout(data: bytes) -> LayoutPages:
         if ln.chars > _MAX_HEADING_CHARS or _PAGE_NUMBER.match(ln.text):
             return None
         heavy = bool(_HEAVY_FONT.search(ln.font))
-        if ln.size >= body_size * 1.08 or (heavy and not body_heavy and ln.size >= body_size):
+        if ln.size >= body_size * 1.08:
             return (ln.size, heavy)
+        if heavy and not body_heavy and ln.size >= body_size and not ln.text.endswith("。"):
+            return (ln.size, heavy)  # (a bold sentence in the text is emphasis, no heading)
         return None
 
     styles = sorted({s for lines in kept_pages for ln in lines if (s := heading_style(ln))},

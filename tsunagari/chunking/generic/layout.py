@@ -52,14 +52,23 @@ def _repeated_furniture(pages: list[list[str]]) -> set[str]:
     return {t for t, n in edges.items() if n >= 3 and n >= len(pages) / 2 and len(t) <= 60}
 
 
+_ENDS_PARAGRAPH = ("。", "」", "）", ")", "？", "?", "！", "!", "】")
+
+
 def _double_spaced(pages: list[tuple[int, list[str]]]) -> bool:
-    """True when text lines are separated by blank lines almost everywhere (some extractions)."""
+    """True when text lines are separated by blank lines almost everywhere (some extractions).
+
+    Only a line that stops mid-sentence before the blank counts as separated: paragraphs that
+    are one line each (as the layout-aware PDF reader writes them) are not double-spaced.
+    """
     adjacent = separated = 0
     for _, lines in pages:
         flags = [bool(x.strip()) for x in lines]
-        for a, b, c in zip(flags, flags[1:], flags[2:]):
+        for i, (a, b, c) in enumerate(zip(flags, flags[1:], flags[2:])):
             adjacent += a and b
-            separated += a and not b and c
+            text = lines[i].strip()
+            separated += a and not b and c and not text.endswith(_ENDS_PARAGRAPH) \
+                and not text.startswith(("#", "|"))
     return separated > 10 and adjacent < separated / 10
 
 
