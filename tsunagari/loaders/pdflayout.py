@@ -76,8 +76,11 @@ def _lines(chars: list[dict]) -> list[_Line]:
         text = ""
         prev = None
         for c in row:
-            if prev is not None and c["x0"] - prev["x1"] > 0.3 * float(c["size"]) and \
-                    not text.endswith(" "):
+            # Word spaces drawn as gaps (TeX and others write no space characters): narrow
+            # between Latin letters, wide elsewhere (justified Japanese is spaced out a little).
+            latin = prev is not None and (c["text"].isascii() or prev["text"].isascii())
+            gap = c["x0"] - prev["x1"] if prev is not None else 0.0
+            if gap > (0.12 if latin else 0.5) * float(c["size"]) and not text.endswith(" "):
                 text += " "
             text += c["text"]
             prev = c
