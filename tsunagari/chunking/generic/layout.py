@@ -138,7 +138,8 @@ def _table(lines: list[Line], before: list[RawParagraph]) -> RawParagraph | None
 
 def paragraphs(doc: Document) -> list[RawParagraph]:
     """Paragraphs of a document: blank lines, Markdown headings and tables always end one;
-    inside a block, hard-wrapped lines are joined as in the first report (`structure.join_lines`)."""
+    inside a block, hard-wrapped lines are joined as in the first report
+    (`structure.join_lines`)."""
     out: list[RawParagraph] = []
     block: list[Line] = []
     table: list[Line] = []
