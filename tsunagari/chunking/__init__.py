@@ -21,6 +21,18 @@ for _profile in (CASEBOOK, GENERAL):
     registry.register(_profile, replace=True)
 
 
+def cases_of(chunks: list[Chunk]) -> tuple[str, ...]:
+    """The cases a report's chunks carry, in order: each body with a case, each interview
+    column (「コラム1（A市）」)."""
+    out: dict[str, None] = {}
+    for c in chunks:
+        if c.case and c.municipality:
+            out.setdefault(c.municipality, None)
+        elif c.column:
+            out.setdefault(f"{c.column}（{c.column_city}）" if c.column_city else c.column, None)
+    return tuple(out)
+
+
 def chunk_document(
     doc: Document, size: int = 400, splitter: Splitter = split_sentences
 ) -> list[Chunk]:
