@@ -52,13 +52,59 @@ def where(chunk: Chunk) -> str:
     return ""
 
 
+_TITLE_BREAKS = (" ", "\u3000", "における")
+_SHORT_TITLE = 20
+
+
+def report_name(chunk: Chunk) -> str:
+    """A report's short name for a label: the last part of its title (after a space or
+    「における」) when that says enough, cut to 20 characters; never empty.
+
+    >>> report_name(Chunk("c", "d", "地方版PF 取組事例集（令和7年度）", "x", (1,)))
+    '取組事例集（令和7年度）'
+    >>> report_name(Chunk("c", "d", "地方版孤独・孤立対策官民連携プラットフォームにおける"
+    ...                   "水平的連携に関する事例集", "x", (1,)))
+    '水平的連携に関する事例集'
+    >>> report_name(Chunk("c", "chiho-pf", "", "x", (1,)))
+    'chiho-pf'
+    """
+    name = (chunk.doc_title or chunk.doc_id or "資料").strip()
+    for sep in _TITLE_BREAKS:
+        head, found, tail = name.rpartition(sep)
+        if found and head and len(tail.strip()) >= 5:
+            name = tail.strip()
+            break
+    return name if len(name) <= _SHORT_TITLE else name[:_SHORT_TITLE - 1] + "…"
+
+
+def section_label(chunk: Chunk) -> str:
+    """Section number and title of a passage, or — where the report shows neither (a cover,
+    text before the first heading) — the report's short name: never empty.
+
+    >>> section_label(Chunk("c", "d", "事例集", "x", (3,), section="1-2", section_title="目的"))
+    '1-2 目的'
+    >>> section_label(Chunk("c", "d", "地方版PF 取組事例集（令和7年度）", "x", (1,)))
+    '取組事例集（令和7年度）'
+    """
+    return f"{chunk.section} {chunk.section_title}".strip() or report_name(chunk)
+
+
+def label(chunk: Chunk) -> str:
+    """Who or where a passage is: its case or column, else its section, else its report.
+
+    >>> label(Chunk("c", "d", "t", "x", (3,), section="3", municipality="上越市"))
+    '上越市'
+    """
+    return where(chunk) or section_label(chunk)
+
+
 def title(chunk: Chunk) -> str:
     """A passage's title for a card: its case or column, else its section or chapter.
 
     >>> title(Chunk("c", "d", "t", "x", (3,), section_title="総括／今後に向けて"))
     '総括'
     """
-    return where(chunk) or chunk.section_title.split("／")[0] or chunk.chapter or chunk.doc_title
+    return where(chunk) or chunk.section_title.split("／")[0] or chunk.chapter or report_name(chunk)
 
 
 def heading(chunk: Chunk) -> str:
@@ -69,7 +115,7 @@ def heading(chunk: Chunk) -> str:
     """
     if chunk.heading:
         return f"{chunk.section} {chunk.heading.split(' ')[0]}".strip()
-    return f"{chunk.section} {chunk.section_title}".strip()
+    return section_label(chunk)
 
 
 def origin(chunk: Chunk) -> str:

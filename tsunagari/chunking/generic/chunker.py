@@ -101,7 +101,7 @@ def chunk_generic(doc: Document, size: int = 400,
     chunks: list[Chunk] = []
     raw = paragraphs(doc)
     tables = {p.text.strip(): p for p in raw if p.rows}
-    parsed = parse_generic(raw)
+    parsed = parse_generic(raw, doc.points)
     segment: list[Paragraph] = []
     for p in [*parsed, None]:  # a table ends the text before it; its rows are chunks of their own
         if p is not None and p.text not in tables:
