@@ -83,18 +83,69 @@ def origin(chunk: Chunk) -> str:
     return chunk.source_report + (f" p.{chunk.source_page}" if chunk.source_page else "")
 
 
-def source_line(cit: Citation) -> str:
+def report_name(doc_title: str) -> str:
+    """A report's short name for labels: its last part after a space or 「における」, when
+    that part is a name of its own (4–20 characters), else the title itself (cut at 20).
+
+    >>> report_name("地方版孤独・孤立対策官民連携プラットフォーム 取組事例集（令和7年度）")
+    '取組事例集（令和7年度）'
+    >>> report_name("地方版孤独・孤立対策官民連携プラットフォームにおける水平的連携に関する事例集")
+    '水平的連携に関する事例集'
+    >>> report_name("別の報告書")
+    '別の報告書'
+    """
+    title = doc_title.strip()
+    if len(title) <= 20:
+        return title
+    cuts = [title.rfind(sep) + len(sep) for sep in (" ", "　", "における") if sep in title]
+    tail = title[max(cuts):].strip() if cuts else ""
+    return tail if 4 <= len(tail) <= 20 else title[:19] + "…"
+
+
+def quote_label(chunk: Chunk, page: int | None = None) -> str:
+    """「上越市（取組事例集 p.3）」: who said it, in which report, on which page — the label of
+    a quote in an answer that draws on several reports.
+
+    >>> quote_label(Chunk("c", "d", "取組事例集", "x", (3,), municipality="上越市"))
+    '上越市（取組事例集 p.3）'
+    >>> quote_label(Chunk("c", "d", "取組事例集", "x", (7,), section="10",
+    ...             section_title="まとめ"), 7)
+    'まとめ（取組事例集 p.7）'
+    """
+    return f"{title(chunk)}（{in_report(chunk, page)}）"
+
+
+def in_report(chunk: Chunk, page: int | None = None) -> str:
+    """「取組事例集 p.3」: the report and page of a passage (or of a quote in it).
+
+    >>> in_report(Chunk("c", "d", "取組事例集", "x", (3, 4)), 4)
+    '取組事例集 p.4'
+    """
+    return f"{report_name(chunk.doc_title)} p.{page or chunk.page}"
+
+
+def source_line(cit: Citation, titled: bool = False) -> str:
     """Where a citation points: case or column, section and heading, page, original report.
+    `titled`: the page is given with the report's name instead of 「本資料」 (an answer that
+    cites several reports).
 
     >>> c = Chunk("c", "d", "事例集", "x", (6,), section="2-1-2", municipality="仙台市",
     ...           heading="＜庁外の巻き込み＞ ＜次＞", source_report="報告書", source_page="15/125")
     >>> source_line(Citation(1, c, "情報交換会を開催した。", 6, (6,)))
     '仙台市／2-1-2 ＜庁外の巻き込み＞、本資料 p.6（出典: 報告書 p.15/125）'
+    >>> source_line(Citation(1, c, "情報交換会を開催した。", 6, (6,)), titled=True)
+    '仙台市／2-1-2 ＜庁外の巻き込み＞、『事例集』p.6（出典: 報告書 p.15/125）'
     """
     c = cit.chunk
     place = where(c)
-    line = f"{place + '／' if place else ''}{heading(c)}、本資料 p.{citation_pages(cit)}"
+    doc = f"『{report_name(c.doc_title)}』" if titled else "本資料 "
+    line = f"{place + '／' if place else ''}{heading(c)}、{doc}p.{citation_pages(cit)}"
     return line + (f"（出典: {origin(c)}）" if c.source_report else "")
+
+
+def several_reports(citations: Sequence[Citation]) -> bool:
+    """Whether citations come from more than one report (their lines then name the report)."""
+    return len({cit.chunk.doc_id for cit in citations}) > 1
 
 
 def footnote(cit: Citation) -> str:
@@ -110,7 +161,9 @@ def sources_markdown(citations: Sequence[Citation]) -> str:
     **出典**
     - [1] 1-2 目的、本資料 p.6–7
     """
-    return "\n".join([SOURCES_HEADING, *(f"- [{cit.n}] {source_line(cit)}" for cit in citations)])
+    titled = several_reports(citations)
+    return "\n".join([SOURCES_HEADING,
+                      *(f"- [{cit.n}] {source_line(cit, titled)}" for cit in citations)])
 
 
 def answer_markdown(answer: Answer) -> str:
