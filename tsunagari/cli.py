@@ -21,6 +21,7 @@ from typing import IO
 from tsunagari.answering.citations import answer_markdown
 from tsunagari.answering.contract import answer_to_dict
 from tsunagari.answering.question import check_filters, clean_history, validate_question
+from tsunagari.chunking import registry
 from tsunagari.cli_args import JapaneseArgumentParser, passage_count
 from tsunagari.config import load_settings
 from tsunagari.errors import InputError, TsunagariError
@@ -129,6 +130,8 @@ def run_ingest(args: argparse.Namespace) -> int:
         if f.added_chunks or f.removed_chunks:
             detail += f"（新規 {f.added_chunks} / 削除 {f.removed_chunks}）"
         print(f"  {STATUS_LABELS.get(f.status, f.status)}: {f.file} — {detail}")
+        if f.profile:
+            print(f"    {profile_line(f)}")
     if report.problems:
         print(f"問題のあったファイル（{len(report.problems)} 件）:")
         for p in report.problems:
@@ -147,6 +150,14 @@ def run_ingest(args: argparse.Namespace) -> int:
         f"埋め込みモデル: {report.embedder}）"
     )
     return 0 if report.documents else 1
+
+
+def profile_line(f) -> str:
+    """「形式: 汎用（…） ／ 事例 7 件: 上越市、芽室町、…」 for one report of an ingest."""
+    known = {p.name: p.label for p in registry.registered()}
+    kind = known.get(f.profile, f.profile)
+    cases = f"事例 {len(f.cases)} 件: {'、'.join(f.cases)}" if f.cases else "事例: 見つかりませんでした"
+    return f"形式: {kind} ／ {cases}"
 
 
 def run_ask(args: argparse.Namespace) -> int:

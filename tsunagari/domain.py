@@ -1,29 +1,28 @@
-"""Facts about the reports, in one place: the five points, municipality aliases and the keyword
-tables that tie words to points and everyday words to the reports' vocabulary.
+"""Facts used across the pipeline, in one place.
 
-Everything here is data or a pure function over it; no stage of the pipeline keeps its own copy.
+General facts (kinds of local bodies as a question names them, everyday words → the reports'
+vocabulary, the actors a question may list cases by) are data here. Facts about one report (its
+points, the spellings it uses for bodies, the words tied to its points) belong to its registered
+profile (`tsunagari.chunking.registry`); the names below (`POINTS`, `POINT_MARKS`,
+`MUNICIPALITY_ALIASES`, `canonical_municipality`, `topic_points`) read the registered profiles,
+so callers need no change. Kinds of body come from the official list (`tsunagari.bodies`).
 """
 
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 
-# The five points of horizontal collaboration (chapter 2 of the first report).
-POINTS: dict[int, str] = {
-    1: "部局横断的な連携体制の構築",
-    2: "首長・権限をもつキーパーソンの巻き込み",
-    3: "これまで連携実績のない民間団体の巻き込み",
-    4: "課題の議論と施策の設定",
-    5: "自立的かつ対等な連携と協働",
-}
-POINT_MARKS = "①②③④⑤"
+from tsunagari import bodies
+from tsunagari.chunking import registry
 
-# The 20 designated cities (政令指定都市): a public fact, so that a question about 政令市 finds them.
-DESIGNATED_CITIES = frozenset({
-    "札幌市", "仙台市", "さいたま市", "千葉市", "横浜市", "川崎市", "相模原市", "新潟市", "静岡市",
-    "浜松市", "名古屋市", "京都市", "大阪市", "堺市", "神戸市", "岡山市", "広島市", "北九州市",
-    "福岡市", "熊本市",
-})
+_POINTED = registry.profile_with_points()
+# The points of the profile that declares them (the first report's five points).
+POINTS = _POINTED.points if _POINTED else MappingProxyType({})
+POINT_MARKS = _POINTED.point_marks if _POINTED else ""
+# Spellings of body names in the reports (every registered profile's).
+MUNICIPALITY_ALIASES = MappingProxyType(registry.aliases())
+
 # Kinds of local body, as a question may name them (the key is the kind `body_kind` returns).
 BODY_KINDS: dict[str, tuple[str, ...]] = {
     "都道府県": ("都道府県", "県", "道府県", "都道府", "広域自治体"),
@@ -35,16 +34,25 @@ BODY_KINDS: dict[str, tuple[str, ...]] = {
 
 
 def body_kind(name: str) -> str:
-    """The kind of local body a municipality's name denotes.
+    """The kind of local body a municipality's name denotes (a key of BODY_KINDS), from the
+    official list (`tsunagari.bodies`), else from the name's form.
 
     >>> [body_kind(n) for n in ("富山県", "北海道", "仙台市", "江東区", "徳島市", "A市", "X町")]
     ['都道府県', '都道府県', '政令市', '特別区', '市', '市', '町村']
+    >>> body_kind("札幌市中央区"), body_kind("白川村"), body_kind("潮見原市")
+    ('政令市', '町村', '市')
     """
     name = canonical_municipality(name)
+    body = bodies.lookup(name)
+    kind = body.kind if body is not None else ""
+    if kind in ("政令指定都市", "行政区"):
+        return "政令市"
+    if kind in ("町", "村"):
+        return "町村"
+    if kind:
+        return kind
     if name.endswith(("都", "道", "府", "県")):
         return "都道府県"
-    if name in DESIGNATED_CITIES or ("市" in name[:-1] and name.endswith("区")):
-        return "政令市"
     if name.endswith("区"):
         return "特別区"
     if name.endswith("市"):
@@ -54,23 +62,9 @@ def body_kind(name: str) -> str:
     return ""
 
 
-# Spellings that denote the same municipality: the report misspells 枚方市 as 牧方市, and once
-# as 牧方氏 in its source table.
-MUNICIPALITY_ALIASES = {"牧方市": "枚方市", "牧方氏": "枚方市"}
-
-# Keywords that tie an interview topic to one of the five points (only used
-# where the report itself does not state the point, i.e. in the columns).
-POINT_HINTS: tuple[tuple[int, re.Pattern[str]], ...] = (
-    (2, re.compile(r"市長|首長|議員|キーパーソン|キーマン")),
-    (1, re.compile(r"庁内|部局|他部署|他課|うちじゃない")),
-    (3, re.compile(r"民間(?:団体)?の巻き込み|参画団体|巻き込み|参画を呼びかけ")),
-    (5, re.compile(r"水平的|対等|信頼関係|官と民の役割")),
-    (4, re.compile(r"グループワーク|情報交換会|課題|施策|事業を作")),
-)
-
-
 def canonical_municipality(name: str) -> str:
-    """The municipality name used for filtering (the report's typos mapped).
+    """The municipality name used for filtering (the reports' typos mapped, as their profiles
+    declare them).
 
     >>> canonical_municipality("牧方市")
     '枚方市'
@@ -79,14 +73,6 @@ def canonical_municipality(name: str) -> str:
     """
     name = name.strip()
     return MUNICIPALITY_ALIASES.get(name, name)
-
-
-def infer_point(text: str) -> int | None:
-    """Best-effort point (1–5) for an interview topic; None when unclear."""
-    for point, pattern in POINT_HINTS:
-        if pattern.search(text):
-            return point
-    return None
 
 
 POINT_REF = re.compile(
@@ -113,23 +99,14 @@ def mentioned_points(query: str) -> set[int]:
     return out
 
 
-# Key terms of each point in a question (a weaker cue than naming the point).
-POINT_TOPICS = (
-    (1, re.compile(r"部局横断|庁内連携|他部局|他の部署|他部署|部署を")),
-    (2, re.compile(r"首長|キーパーソン|市長|知事|トップ")),
-    (3, re.compile(r"連携実績のない|新たな(?:民間)?団体|民間団体の巻き込み|民間団体を巻き込")),
-    (4, re.compile(r"課題の議論|施策の設定|一緒に(?:課題|議論)")),
-    (5, re.compile(r"対等|水平的連携|上下関係|フラット")),
-)
-
-
 def topic_points(query: str) -> set[int]:
-    """Points whose own key terms a question uses (a weaker cue than naming the point).
+    """Points whose own key terms a question uses (a weaker cue than naming the point; the
+    key terms are the registered profiles' `point_topics`).
 
     >>> sorted(topic_points("行政と民間団体が対等な関係で運営している例"))
     [5]
     """
-    return {p for p, pattern in POINT_TOPICS if pattern.search(query)}
+    return {p for p, pattern in registry.point_topics() if pattern.search(query)}
 
 
 # Everyday word (as Sudachi splits it, lower-cased NFKC) → report terms added to the query.

@@ -22,6 +22,12 @@ class Document:
     format: str = "text"
     # For PDFs: the text of each printed page, when the loader knows the pages.
     pages: tuple[str, ...] = ()
+    # From the sidecar: the report profile to chunk it with ('' = the best match), a short
+    # title, the year, and the labels of the points the report uses (point n = points[n-1]).
+    profile: str = ""
+    short_title: str = ""
+    year: str = ""
+    points: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -52,13 +52,68 @@ def where(chunk: Chunk) -> str:
     return ""
 
 
+_TITLE_BREAKS = (" ", "\u3000", "における")
+_SHORT_TITLE = 20
+
+
+def report_name(chunk: Chunk) -> str:
+    """A report's short name for a label: the last part of its title (after a space or
+    「における」) when that says enough, cut to 20 characters; never empty.
+
+    >>> report_name(Chunk("c", "d", "地方版PF 取組事例集（令和7年度）", "x", (1,)))
+    '取組事例集（令和7年度）'
+    >>> report_name(Chunk("c", "d", "地方版孤独・孤立対策官民連携プラットフォームにおける"
+    ...                   "水平的連携に関する事例集", "x", (1,)))
+    '水平的連携に関する事例集'
+    >>> report_name(Chunk("c", "chiho-pf", "", "x", (1,)))
+    'chiho-pf'
+    """
+    return title_name(chunk.doc_title or chunk.doc_id or "資料")
+
+
+def title_name(title: str) -> str:
+    """`report_name` of a report's title (for callers holding the title, not a passage).
+
+    >>> title_name("地方版孤独・孤立対策官民連携プラットフォーム 取組事例集（令和7年度）")
+    '取組事例集（令和7年度）'
+    """
+    name = title.strip()
+    for sep in _TITLE_BREAKS:
+        head, found, tail = name.rpartition(sep)
+        if found and head and len(tail.strip()) >= 5:
+            name = tail.strip()
+            break
+    return name if len(name) <= _SHORT_TITLE else name[:_SHORT_TITLE - 1] + "…"
+
+
+def section_label(chunk: Chunk) -> str:
+    """Section number and title of a passage, or — where the report shows neither (a cover,
+    text before the first heading) — the report's short name: never empty.
+
+    >>> section_label(Chunk("c", "d", "事例集", "x", (3,), section="1-2", section_title="目的"))
+    '1-2 目的'
+    >>> section_label(Chunk("c", "d", "地方版PF 取組事例集（令和7年度）", "x", (1,)))
+    '取組事例集（令和7年度）'
+    """
+    return f"{chunk.section} {chunk.section_title}".strip() or report_name(chunk)
+
+
+def label(chunk: Chunk) -> str:
+    """Who or where a passage is: its case or column, else its section, else its report.
+
+    >>> label(Chunk("c", "d", "t", "x", (3,), section="3", municipality="上越市"))
+    '上越市'
+    """
+    return where(chunk) or section_label(chunk)
+
+
 def title(chunk: Chunk) -> str:
     """A passage's title for a card: its case or column, else its section or chapter.
 
     >>> title(Chunk("c", "d", "t", "x", (3,), section_title="総括／今後に向けて"))
     '総括'
     """
-    return where(chunk) or chunk.section_title.split("／")[0] or chunk.chapter or chunk.doc_title
+    return where(chunk) or chunk.section_title.split("／")[0] or chunk.chapter or report_name(chunk)
 
 
 def heading(chunk: Chunk) -> str:
@@ -69,7 +124,7 @@ def heading(chunk: Chunk) -> str:
     """
     if chunk.heading:
         return f"{chunk.section} {chunk.heading.split(' ')[0]}".strip()
-    return f"{chunk.section} {chunk.section_title}".strip()
+    return section_label(chunk)
 
 
 def origin(chunk: Chunk) -> str:
@@ -81,25 +136,6 @@ def origin(chunk: Chunk) -> str:
     if not chunk.source_report:
         return ""
     return chunk.source_report + (f" p.{chunk.source_page}" if chunk.source_page else "")
-
-
-def report_name(doc_title: str) -> str:
-    """A report's short name for labels: its last part after a space or 「における」, when
-    that part is a name of its own (4–20 characters), else the title itself (cut at 20).
-
-    >>> report_name("地方版孤独・孤立対策官民連携プラットフォーム 取組事例集（令和7年度）")
-    '取組事例集（令和7年度）'
-    >>> report_name("地方版孤独・孤立対策官民連携プラットフォームにおける水平的連携に関する事例集")
-    '水平的連携に関する事例集'
-    >>> report_name("別の報告書")
-    '別の報告書'
-    """
-    title = doc_title.strip()
-    if len(title) <= 20:
-        return title
-    cuts = [title.rfind(sep) + len(sep) for sep in (" ", "　", "における") if sep in title]
-    tail = title[max(cuts):].strip() if cuts else ""
-    return tail if 4 <= len(tail) <= 20 else title[:19] + "…"
 
 
 def quote_label(chunk: Chunk, page: int | None = None) -> str:
@@ -121,7 +157,7 @@ def in_report(chunk: Chunk, page: int | None = None) -> str:
     >>> in_report(Chunk("c", "d", "取組事例集", "x", (3, 4)), 4)
     '取組事例集 p.4'
     """
-    return f"{report_name(chunk.doc_title)} p.{page or chunk.page}"
+    return f"{report_name(chunk)} p.{page or chunk.page}"
 
 
 def source_line(cit: Citation, titled: bool = False) -> str:
@@ -138,7 +174,7 @@ def source_line(cit: Citation, titled: bool = False) -> str:
     """
     c = cit.chunk
     place = where(c)
-    doc = f"『{report_name(c.doc_title)}』" if titled else "本資料 "
+    doc = f"『{report_name(c)}』" if titled else "本資料 "
     line = f"{place + '／' if place else ''}{heading(c)}、{doc}p.{citation_pages(cit)}"
     return line + (f"（出典: {origin(c)}）" if c.source_report else "")
 

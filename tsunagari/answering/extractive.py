@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from tsunagari.answering.citations import in_report
+from tsunagari.answering.citations import in_report, report_name, section_label
 from tsunagari.answering.followup import resolve
 from tsunagari.answering.intent import Intent, classify, negated_words, spell_out
 from tsunagari.answering.question import NOT_FOUND, UNCLEAR, validate_question
@@ -38,7 +38,7 @@ def _label(hit: Hit) -> str:
         return f"{c.column}：{c.column_city}（{c.region}、{c.city_size}）"
     if c.section_title.startswith("第"):  # a chapter's own text: its title says it all
         return c.section_title if len(c.section_title) <= 24 else c.section_title[:23] + "…"
-    return f"{c.section} {c.section_title}".strip()
+    return section_label(c)  # never empty: the report's name where no section shows
 
 
 def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int,
@@ -62,7 +62,7 @@ def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int
     groups: dict[str, list[str]] = {}
     for s in chosen:
         groups.setdefault(_label(s.hit), []).append(f"{s.text}[{numbers[s.hit.chunk.chunk_id]}]")
-    labels = [lab.split("（")[0] for lab in groups]
+    labels = [lab.split("（")[0] or lab for lab in groups]
     lead_names = "、".join(dict.fromkeys(labels[:3]))
     lines = [f"資料では、{lead_names}について次の記述があります。", ""]
     pattern = direct_pattern(fact)
@@ -103,7 +103,7 @@ def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
     topics = []
     for h in hits:
         c = h.chunk
-        label = c.municipality or c.column_city or c.section_title
+        label = c.municipality or c.column_city or c.section_title or report_name(c)
         topic = f"{label}：{c.heading.split(' ')[0]}" if c.heading else label
         topic += f"（p.{c.page}）"
         if topic not in topics:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tsunagari.answering.citations import in_report, report_name
+from tsunagari.answering.citations import in_report, report_name, title_name
 from tsunagari.answering.intent import Intent
 from tsunagari.answering.retrieve import Retriever
 from tsunagari.answering.sentences import Quote, best_quotes, citations_for
@@ -68,7 +68,7 @@ def named_reports(query: str, retriever: Retriever) -> set[str]:
         return set()
     found = set()
     for doc_id, title in retriever.reports.items():
-        names = {title, report_name(title), re.split(r"[ 　]", title)[-1]}
+        names = {title, title_name(title), re.split(r"[ 　]", title)[-1]}
         names |= {re.sub(r"[（(][^）)]*[）)]$", "", n).strip() for n in names}
         if any(len(n) >= 4 and n in query for n in names):
             found.add(doc_id)
@@ -280,7 +280,7 @@ def answer_profile(intent: Intent, retriever: Retriever, limit: int) -> Routed |
     titled = several_reports(retriever)
     if titled:  # one clause per report that presents the entity
         where = "、".join(
-            f"『{report_name(p.doc_title)}』では{_described(entity, p.describe(entity.kind))}"
+            f"『{title_name(p.doc_title)}』では{_described(entity, p.describe(entity.kind))}"
             f"として p.{_span(p.pages)}" for p in entity.parts)
         lines = [f"**{entity.label}**は、{where} で紹介されています[{first}]。"]
     else:
@@ -335,10 +335,10 @@ def answer_source_fact(intent: Intent, retriever: Retriever, hits: Sequence[Hit]
         lead = f"{who}の事例の元の報告書は{report}の p.{page} です（表 2-6）[{n}]。" \
             if c.kind == "table" else f"{who}の事例の元の報告書は{report}の p.{page} です[{n}]。"
     elif several_reports(retriever):  # the report of the quote, and the entity's others
-        others = [f"『{report_name(p.doc_title)}』の p.{_span(p.pages)}"
+        others = [f"『{title_name(p.doc_title)}』の p.{_span(p.pages)}"
                   for p in (intent.entities[0].parts if intent.entities else ())
                   if p.doc_id != c.doc_id]
-        lead = (f"{who}についての記述は『{report_name(c.doc_title)}』の p.{c.page_at(q.offset)}"
+        lead = (f"{who}についての記述は『{report_name(c)}』の p.{c.page_at(q.offset)}"
                 f" にあります[{n}]。" + (f"{'、'.join(others)}にも記述があります。" if others else ""))
     else:
         lead = f"{who}についての記述は本資料の p.{c.page_at(q.offset)} にあります[{n}]。"

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tsunagari.answering.citations import page_range, report_name
+from tsunagari.answering.citations import page_range, title_name
 from tsunagari.app.html import point_label
 from tsunagari.domain import POINT_MARKS, POINTS
 from tsunagari.types import Chunk, Filters
@@ -58,12 +58,12 @@ def filter_options(chunks: Iterable[Chunk]) -> FilterOptions:
         return f"@{c.doc_id}" if several else ""
 
     def of(c: Chunk) -> str:
-        return f"（{report_name(c.doc_title)}）" if several else ""
+        return f"（{title_name(c.doc_title)}）" if several else ""
 
     chapters = list(dict.fromkeys((c.chapter, at(c), of(c)) for c in chunks if c.chapter))
     columns = list(dict.fromkeys((c.column, c.column_city, at(c), of(c)) for c in chunks
                                  if c.column))
-    scopes = [(f"doc:{d}", f"資料「{report_name(t)}」全体") for d, t in reports.items()] \
+    scopes = [(f"doc:{d}", f"資料「{title_name(t)}」全体") for d, t in reports.items()] \
         if several else []
     scopes += [(f"chapter:{ch}{a}", f"{ch}{o}") for ch, a, o in chapters]
     scopes += [(f"column:{col}{a}", (f"{col}（{city}）" if city else col) + o)
@@ -74,8 +74,8 @@ def filter_options(chunks: Iterable[Chunk]) -> FilterOptions:
         for c in chunks:
             if c.municipality:
                 in_docs.setdefault(c.municipality, [])
-                if report_name(c.doc_title) not in in_docs[c.municipality]:
-                    in_docs[c.municipality].append(report_name(c.doc_title))
+                if title_name(c.doc_title) not in in_docs[c.municipality]:
+                    in_docs[c.municipality].append(title_name(c.doc_title))
         labels = tuple((m, f"{m}（{'・'.join(in_docs[m])}）") for m in names)
     return FilterOptions(names, tuple(scopes), labels)
 
@@ -146,7 +146,7 @@ class CaseRow:
     @property
     def report(self) -> str:
         """The report's short name (「取組事例集（令和7年度）」)."""
-        return report_name(self.doc_title)
+        return title_name(self.doc_title)
 
     def as_row(self) -> dict[str, Any]:
         """A table row with Japanese column names."""

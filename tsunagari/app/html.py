@@ -248,7 +248,7 @@ def source_card_html(citation: Citation, terms: Iterable[str] = (), turn: str = 
     if heading:
         meta.append(escape(heading))
     meta.append(f"本資料 p.{escape(citations.citation_pages(citation))}")
-    report = f'<div class="tg-meta">資料: {escape(citations.report_name(c.doc_title))}</div>' \
+    report = f'<div class="tg-meta">資料: {escape(citations.report_name(c))}</div>' \
         if c.doc_title else ""
     origin = ""
     if c.source_report:

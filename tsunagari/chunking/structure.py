@@ -48,6 +48,7 @@ class Context:
     city_size: str = ""
     heading: str = ""
     topic_key: int = 0  # increments at every unit boundary inside a section
+    case_level: int = 0  # Markdown level of the heading that started the case (0: plain text)
 
 
 @dataclass(frozen=True)

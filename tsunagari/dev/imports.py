@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Stages bottom-up: a module may import from its own stage and from the stages below it.
 STAGES: tuple[frozenset[str], ...] = (
     frozenset({"errors"}),
-    frozenset({"config", "types", "domain", "japanese"}),
+    frozenset({"config", "types", "japanese", "bodies"}),
     frozenset({"loaders"}),
-    frozenset({"chunking"}),
+    frozenset({"chunking", "domain"}),  # domain reads the registered report profiles
     frozenset({"indexing"}),
     frozenset({"answering"}),
     frozenset({"generation"}),

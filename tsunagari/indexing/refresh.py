@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tsunagari.chunking import chunk_document
+from tsunagari.chunking import cases_of, chunk_document, registry
 from tsunagari.chunking.cache import CachedDoc, ChunkCache, cache_key
 from tsunagari.config import Settings
 from tsunagari.errors import InputError
@@ -104,13 +104,15 @@ def _chunk_file(f: SourceFile, settings: Settings, tokenizer, cache: ChunkCache,
     if hit is not None:
         return hit
     doc = f.load()
+    profile = registry.profile_for(doc)
     chunks = chunk_document(doc, settings.chunk_size)
     if not chunks:
         raise InputError(f"{f.name} から索引にできる本文が見つかりませんでした。")
     rows = tuple((c, tuple(tokenizer(c.index_text()))) for c in chunks)
     entry = CachedDoc({"doc_id": doc.doc_id, "title": doc.title, "path": f.name,
                        "content_hash": doc.content_hash, "meta_hash": f.meta_hash,
-                       "format": doc.format, "pages": len(doc.pages), "chunks": len(chunks)},
+                       "format": doc.format, "pages": len(doc.pages), "chunks": len(chunks),
+                       "profile": profile.name, "cases": list(cases_of(chunks))},
                       rows)
     cache.put(key, entry)
     return entry
@@ -171,7 +173,8 @@ def file_changes(results: list[DocResult], old_docs: list[dict], old_rows: dict
         else:
             status = "unchanged"
         out.append(FileChange(r.doc["path"], doc_id, r.doc["title"], status, len(r.rows),
-                              len(new_ids - old_ids), len(old_ids - new_ids)))
+                              len(new_ids - old_ids), len(old_ids - new_ids),
+                              str(r.doc.get("profile", "")), tuple(r.doc.get("cases", ()))))
     current = {r.doc["doc_id"] for r in results}
     for doc_id, rows in old_rows.items():
         if doc_id not in current:

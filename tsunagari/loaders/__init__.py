@@ -54,6 +54,10 @@ def load_bytes(name: str, data: bytes, meta: dict | None = None, path: str = "",
         survey_period=str(meta.get("survey_period") or meta.get("date") or ""),
         format=str(meta.get("format") or loaded.format),
         pages=loaded.pages,
+        profile=str(meta.get("profile") or ""),
+        short_title=str(meta.get("short_title") or ""),
+        year=str(meta.get("year") or ""),
+        points=tuple(str(x).strip() for x in meta.get("points") or ()),
     )
 
 

@@ -182,6 +182,9 @@ class FileChange:
     chunks: int
     added_chunks: int = 0
     removed_chunks: int = 0
+    # The report profile it was chunked with, and the cases (bodies, columns) recognised.
+    profile: str = ""
+    cases: tuple[str, ...] = ()
 
 
 STATUS_LABELS = {"new": "追加", "changed": "更新", "unchanged": "変更なし", "removed": "削除",

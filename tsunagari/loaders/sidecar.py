@@ -39,6 +39,17 @@ def parse_sidecar(name: str, data: bytes) -> dict:
         except (TypeError, ValueError):
             raise InputError(f"メタデータファイル {name} の first_page は整数で指定してください。") \
                 from None
+    for key in ("profile", "title", "short_title", "publisher", "format"):
+        if key in meta and not isinstance(meta[key], str):
+            raise InputError(f"メタデータファイル {name} の {key} は文字列で指定してください。")
+    if "year" in meta and not isinstance(meta["year"], (str, int)):
+        raise InputError(f"メタデータファイル {name} の year は年（例: 2025）で指定してください。")
+    if "points" in meta:
+        points = meta["points"]
+        if not isinstance(points, list) or not all(isinstance(x, str) and x.strip()
+                                                   for x in points):
+            raise InputError(f"メタデータファイル {name} の points は、ポイントの名前の並び"
+                             "（例: points = [\"庁内の連携\", \"民間団体の巻き込み\"]）で指定してください。")
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in meta.items()}
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tsunagari.chunking.casebook.facts import canonical_name as canonical_municipality
 from tsunagari.chunking.pages import Line
 from tsunagari.chunking.structure import nfkc
-from tsunagari.domain import canonical_municipality
 
 _ROW = re.compile(r"^(?:([0-9０-９][-－][0-9０-９])\s+)?(\S{2,8}?)\s+(株式会社.*)$")
 _PAGE = re.compile(r"^[0-9０-９]+(?:[-－][0-9０-９]+)?\s*/\s*[0-9０-９]+$")

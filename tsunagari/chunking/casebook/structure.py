@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from tsunagari.chunking.casebook.facts import canonical_name as canonical_municipality
+from tsunagari.chunking.casebook.facts import infer_point
 from tsunagari.chunking.pages import Line
 from tsunagari.chunking.structure import (
     ANGLE_HEADING,
@@ -24,7 +26,6 @@ from tsunagari.chunking.structure import (
     join_lines,
     nfkc,
 )
-from tsunagari.domain import canonical_municipality, infer_point
 
 
 def parse(lines: list[Line]) -> list[Paragraph]:

@@ -83,7 +83,7 @@ def chunk_generic(doc: Document, size: int = 400,
                   splitter: Splitter = split_sentences) -> list[Chunk]:
     """Chunks of any report: one structural unit never shares a chunk with the next."""
     chunks: list[Chunk] = []
-    for unit in units(parse_generic(paragraphs(doc))):
+    for unit in units(parse_generic(paragraphs(doc), doc.points)):
         ctx = unit[-1].ctx
         lead, body = split_lead(unit, splitter)
         body = [y for x in body for y in _split_long(x, size)]
