@@ -40,7 +40,7 @@ def test_the_catalogue_merges_bodies_and_keeps_each_reports_sections(service):
 
 
 def test_enumeration_lists_cases_of_both_reports_and_names_each_report(service):
-    a = service.ask("社協と連携している自治体を全部")
+    a = service.answerer.ask("社協と連携している自治体を全部")
     cited = {name for _, name in _cited(a)}
     for name in ("名張市", "北九州市", "上越市", "芽室町", "南箕輪村", "潮見原市"):
         assert name in cited, (name, a.body)
@@ -50,28 +50,28 @@ def test_enumeration_lists_cases_of_both_reports_and_names_each_report(service):
 
 
 def test_a_question_naming_one_report_keeps_its_cases(service):
-    a = service.ask("取組事例集で、社会福祉協議会が関わっている自治体をすべて挙げてください。")
+    a = service.answerer.ask("取組事例集で、社会福祉協議会が関わっている自治体をすべて挙げてください。")
     assert a.body.startswith("該当する事例は4件です。"), a.body
     assert {name for _, name in _cited(a)} == {"上越市", "芽室町", "南箕輪村", "潮見原市"}
 
 
 def test_comparison_across_reports_says_which_report_each_quote_is_from(service):
-    a = service.ask("庁内の体制づくりについて、仙台市と上越市のやり方を比べてください。")
+    a = service.answerer.ask("庁内の体制づくりについて、仙台市と上越市のやり方を比べてください。")
     assert "| 事例 | 資料の記述 | 資料とページ |" in a.body
     assert f"{SECOND_NAME} p.3" in a.body and "水平的連携に関する事例集 p.6" in a.body
     assert {name for _, name in _cited(a)} == {"仙台市", "上越市"}
 
 
 def test_profile_of_a_second_report_body(service):
-    a = service.ask("芽室町はどんな自治体で、どんな取組をしていますか？")
+    a = service.answerer.ask("芽室町はどんな自治体で、どんな取組をしていますか？")
     assert a.body.startswith(f"**芽室町**は、『{SECOND_NAME}』では事例（町村"), a.body
     assert "p.3–4" in a.body and all(doc == SECOND for doc, _ in _cited(a))
 
 
 def test_page_and_source_of_a_second_report_case(service):
-    a = service.ask("潮見原市の事例は、取組事例集の何ページに載っていますか？")
+    a = service.answerer.ask("潮見原市の事例は、取組事例集の何ページに載っていますか？")
     assert a.body.startswith(f"潮見原市についての記述は『{SECOND_NAME}』の p.6"), a.body
-    s = service.ask("上越市の事例の元の報告書は？")
+    s = service.answerer.ask("上越市の事例の元の報告書は？")
     assert "表 2-6" not in s.body and "元の報告書は" not in s.body
     assert _cited(s)[0] == (SECOND, "上越市")
 
@@ -79,9 +79,9 @@ def test_page_and_source_of_a_second_report_case(service):
 def test_followup_and_filters_know_the_second_reports_bodies(service):
     history = [{"role": "user", "content": "南箕輪村の推進体制は？"},
                {"role": "assistant", "content": "南箕輪村では健康福祉課と社協が事務局です。"}]
-    a = service.ask("その村では、事務局の引き継ぎにどう備えていますか？", history)
+    a = service.answerer.ask("その村では、事務局の引き継ぎにどう備えていますか？", history)
     assert a.citations and all(name == "南箕輪村" for _, name in _cited(a))
-    f = service.ask("工夫した点は？", filters=Filters(municipality="豊岡市"))
+    f = service.answerer.ask("工夫した点は？", filters=Filters(municipality="豊岡市"))
     assert f.citations and all(name == "豊岡市" for _, name in _cited(f))
     with pytest.raises(InputError) as err:
         check_filters(Filters(municipality="十和田市"), service.retriever.chunks)
@@ -89,6 +89,6 @@ def test_followup_and_filters_know_the_second_reports_bodies(service):
 
 
 def test_declines_span_every_report(service):
-    assert not service.ask("鳥取県のつながりサポーターとは何ですか？").abstained
+    assert not service.answerer.ask("鳥取県のつながりサポーターとは何ですか？").abstained
     for q in ("葛飾区の取組を教えてください。", "上越市の地方版PFの年間予算はいくらですか？"):
-        assert service.ask(q).abstained, q
+        assert service.answerer.ask(q).abstained, q

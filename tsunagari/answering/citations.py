@@ -189,7 +189,7 @@ def footnote(cit: Citation) -> str:
     return f"{source_line(cit)}「{cit.text}」"
 
 
-def sources_markdown(citations: Sequence[Citation]) -> str:
+def sources_markdown(citations: Sequence[Citation], titled: bool | None = None) -> str:
     """The 「出典」 list under an answer.
 
     >>> c = Chunk("c", "d", "事例集", "x", (6, 7), section="1-2", section_title="目的")
@@ -197,16 +197,19 @@ def sources_markdown(citations: Sequence[Citation]) -> str:
     **出典**
     - [1] 1-2 目的、本資料 p.6–7
     """
-    titled = several_reports(citations)
+    titled = several_reports(citations) if titled is None else titled
     return "\n".join([SOURCES_HEADING,
                       *(f"- [{cit.n}] {source_line(cit, titled)}" for cit in citations)])
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The whole answer as Markdown: the body, then the 「出典」 list when anything is cited."""
+    """The whole answer as Markdown: the body, then the 「出典」 list when anything is cited.
+    The list names each line's report when the answer cites, or retrieved from, several
+    reports (「本資料」 would not say which)."""
     if not answer.citations:
         return answer.body
-    return f"{answer.body}\n\n{sources_markdown(answer.citations)}"
+    titled = several_reports(answer.citations) or len({h.chunk.doc_id for h in answer.hits}) > 1
+    return f"{answer.body}\n\n{sources_markdown(answer.citations, titled)}"
 
 
 def without_sources(text: str) -> str:

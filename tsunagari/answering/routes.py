@@ -340,6 +340,8 @@ def answer_source_fact(intent: Intent, retriever: Retriever, hits: Sequence[Hit]
                   if p.doc_id != c.doc_id]
         lead = (f"{who}についての記述は『{report_name(c)}』の p.{c.page_at(q.offset)}"
                 f" にあります[{n}]。" + (f"{'、'.join(others)}にも記述があります。" if others else ""))
+        if intent.fact == "source":  # a report without a table of original reports
+            lead += f"『{report_name(c)}』には、元の報告書の記載はありません。"
     else:
         lead = f"{who}についての記述は本資料の p.{c.page_at(q.offset)} にあります[{n}]。"
     body = "\n".join([lead, "", f"- {q.text}[{n}]"])
