@@ -101,11 +101,12 @@ def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
         names = "」「".join(verdict.missing)
         lines.append(f"「{names}」についての記述はこの資料にありません。")
     topics = []
+    titled = len({h.chunk.doc_id for h in hits}) > 1  # say which report each topic is in
     for h in hits:
         c = h.chunk
         label = c.municipality or c.column_city or c.section_title or report_name(c)
         topic = f"{label}：{c.heading.split(' ')[0]}" if c.heading else label
-        topic += f"（p.{c.page}）"
+        topic += f"（{in_report(c)}）" if titled else f"（p.{c.page}）"
         if topic not in topics:
             topics.append(topic)
     if topics:
