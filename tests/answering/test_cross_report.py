@@ -92,3 +92,14 @@ def test_declines_span_every_report(service):
     assert not service.answerer.ask("鳥取県のつながりサポーターとは何ですか？").abstained
     for q in ("葛飾区の取組を教えてください。", "上越市の地方版PFの年間予算はいくらですか？"):
         assert service.answerer.ask(q).abstained, q
+
+
+def test_the_playbook_picks_cases_from_every_report(service):
+    from tsunagari.playbook.memo import build_memo
+    from tsunagari.playbook.profile import Profile
+
+    memo = build_memo(service.retriever, Profile.from_mapping({"body": "町村"}))
+    picked = {c.key for s in memo.sections for c in s.cases}
+    assert {"芽室町", "南箕輪村"} & picked and "仙台市" in picked
+    docs = {c.chunk.doc_id for c in memo.citations}
+    assert docs == {FIRST, SECOND}
