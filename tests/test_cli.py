@@ -319,7 +319,7 @@ def test_status_and_municipality_filter_over_two_reports(two_report_index):
     lines = res.stdout.splitlines()
     assert "  事例 7 件: 上越市、芽室町、豊島区、南箕輪村、鳥取県、潮見原市、豊岡市" in lines
     assert any(line.startswith("  事例 16 件: 仙台市、富山県、北九州市") for line in lines)
-    res = _run(["tsunagari", "ask", "工夫した点は？", "--municipality", "芽室町", "--json"],
+    res = _run(["tsunagari", "ask", "地域の団体との連携で工夫した点を教えてください。", "--municipality", "芽室町", "--json"],
                two_report_index["data"])
     cited = json.loads(res.stdout)["citations"]
     assert cited and {c["municipality"] for c in cited} == {"芽室町"}

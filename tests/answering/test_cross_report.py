@@ -81,7 +81,7 @@ def test_followup_and_filters_know_the_second_reports_bodies(service):
                {"role": "assistant", "content": "南箕輪村では健康福祉課と社協が事務局です。"}]
     a = service.answerer.ask("その村では、事務局の引き継ぎにどう備えていますか？", history)
     assert a.citations and all(name == "南箕輪村" for _, name in _cited(a))
-    f = service.answerer.ask("工夫した点は？", filters=Filters(municipality="豊岡市"))
+    f = service.answerer.ask("地域の団体との連携で工夫した点を教えてください。", filters=Filters(municipality="豊岡市"))
     assert f.citations and all(name == "豊岡市" for _, name in _cited(f))
     with pytest.raises(InputError) as err:
         check_filters(Filters(municipality="十和田市"), service.retriever.chunks)

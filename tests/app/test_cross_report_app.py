@@ -46,10 +46,12 @@ def test_sidebar_lists_every_reports_bodies_and_filters_by_report(two_report_app
     at.run()
     assert not at.exception
     muni = at.selectbox(key="f_muni")
-    assert "仙台市" in muni.options and "上越市（取組事例集（令和7年度））" in muni.options
+    # Options show each body with the reports that present it.
+    assert "仙台市（水平的連携に関する事例集）" in muni.options
+    assert "上越市（取組事例集（令和7年度））" in muni.options
     scope = at.selectbox(key="f_scope")
     assert "資料「取組事例集（令和7年度）」全体" in scope.options
     muni.set_value("潮見原市").run()
-    at.chat_input[0].set_value("工夫した点は？").run()
+    at.chat_input[0].set_value("地域の団体との連携で工夫した点を教えてください。").run()
     answer = at.session_state["messages"][-1]["answer"]
     assert answer.citations and {c.chunk.municipality for c in answer.citations} == {"潮見原市"}
