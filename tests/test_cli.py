@@ -311,3 +311,16 @@ def test_a_damaged_index_is_reported_and_ingest_repairs_it(index_dir, tmp_path):
     assert status.returncode == 0 and f"チャンク: {total} 件" in status.stdout
     ask = _run(["tsunagari", "ask", "福祉以外の部署を巻き込むには？", "--json"], data)
     assert ask.returncode == 0 and json.loads(ask.stdout)["citations"]
+
+
+def test_status_and_municipality_filter_over_two_reports(two_report_index):
+    res = _run(["tsunagari", "status"], two_report_index["data"])
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert "  事例 7 件: 上越市、芽室町、豊島区、南箕輪村、鳥取県、潮見原市、豊岡市" in lines
+    assert any(line.startswith("  事例 16 件: 仙台市、富山県、北九州市") for line in lines)
+    res = _run(["tsunagari", "ask", "地域の団体との連携で工夫した点を教えてください。", "--municipality", "芽室町", "--json"],
+               two_report_index["data"])
+    cited = json.loads(res.stdout)["citations"]
+    assert cited and {c["municipality"] for c in cited} == {"芽室町"}
+    assert {c["doc_title"] for c in cited} == {"地方版孤独・孤立対策官民連携プラットフォーム 取組事例集（令和7年度）"}

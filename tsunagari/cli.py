@@ -411,9 +411,21 @@ def run_status(args: argparse.Namespace) -> int:
     if manifest is None:
         print("manifest.json がないか読めないため、資料の一覧はありません"
               "（`python -m ingest` で作り直せます）。")
+    cases = _cases_by_report(settings) if manifest else {}
     for d in manifest.documents if manifest else []:
         print(f"- {d['title']}（{d['path']}、{d['chunks']} チャンク）")
+        names = cases.get(d.get("doc_id", ""), [])
+        print(f"  事例 {len(names)} 件: {'、'.join(names)}" if names else "  事例: 認識されていません")
     return 0
+
+
+def _cases_by_report(settings) -> dict[str, list[str]]:
+    """The cases and columns each indexed report presents (doc_id → names, in report order)."""
+    from tsunagari.indexing.catalogue import build_catalogue
+    from tsunagari.indexing.store import data_paths, load_chunks
+
+    catalogue = build_catalogue(load_chunks(data_paths(settings)["chunks"]))
+    return {doc: [e.key for e in catalogue.of_report(doc)] for doc in catalogue.doc_ids}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,13 +61,14 @@ with st.sidebar:
         "ポイント", [0, 1, 2, 3, 4, 5], key="f_point",
         format_func=lambda p: html.point_label(p) if p else "すべて",
     )
+    muni_labels = dict(opts.municipality_labels)  # with their reports, when several
     municipality = st.selectbox(
         "自治体", ["", *opts.municipalities], key="f_muni",
-        format_func=lambda m: m or "すべて",
+        format_func=lambda m: muni_labels.get(m, m) or "すべて",
     )
     scope_labels = dict(opts.scopes)
     scope = st.selectbox(
-        "章・コラム", ["", *scope_labels], key="f_scope",
+        "資料・章・コラム" if muni_labels else "章・コラム", ["", *scope_labels], key="f_scope",
         format_func=lambda v: scope_labels.get(v, "すべて"),
     )
     filters = catalog.make_filters(point, municipality, scope)

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tsunagari.answering.retrieve import Retriever, matches
+from tsunagari.indexing.catalogue import entity_key
 from tsunagari.types import Filters
 
 QUESTIONS = [json.loads(line)["question"]
@@ -25,9 +26,9 @@ def _focus_by_rule(retriever, query, order, allowed):
         return []
     rank = {cid: i for i, cid in enumerate(order)}
     picked = [c.chunk_id for i, c in enumerate(retriever.chunks)
-              if allowed[i] and ((c.municipality in names) or (c.column_city[:2] in names)
+              if allowed[i] and ((c.municipality in names) or (entity_key(c) in names)
                                  or (c.point in points and c.kind in ("case", "table"))
-                                 or c.section in sections)]
+                                 or (c.doc_id, c.section) in sections)]
     return sorted(picked, key=lambda cid: rank.get(cid, len(rank)))
 
 

@@ -42,7 +42,7 @@ def test_case_list_filters_and_asks_in_the_chat(app_env):
     assert any("3 件 / 全 15 件" in c.value for c in at.caption)
     at.text_input(key="cases_word").set_value("生駒").run()
     assert any("1 件 / 全 15 件" in c.value for c in at.caption)
-    at.button(key="ask-5-0").click().run()
+    at.button(key="ask-p5-0").click().run()
     assert not at.exception
     msgs = at.session_state["messages"]
     assert msgs[0]["content"].startswith("生駒市は「自立的かつ対等な連携と協働」")

@@ -3,6 +3,10 @@
 Items written for the answer-type design (issue 10) carry a ``type`` (also in their tags), the
 cases a complete answer must cite (``expected_cases``: canonical municipality names or the column
 cities A市/B市/C市) and how many of them it must cite at least (``min_cases``).
+
+Items about another report (issue 18) name it in ``doc`` (a doc_id, or a list for items over
+several reports) and each of their sources names its report too; they are checked against that
+report's text (the second report is the Markdown of the test fixture) at the end of this file.
 """
 
 from __future__ import annotations
@@ -59,9 +63,15 @@ def norm(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def items() -> list[dict]:
+def all_items() -> list[dict]:
     with QA_PATH.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def items(all_items) -> list[dict]:
+    """The items over the first report alone (the original set)."""
+    return [it for it in all_items if "doc" not in it]
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +115,8 @@ def test_file_is_utf8_jsonl_without_ascii_escapes():
         assert "\\u" not in line, "write with ensure_ascii=False"
 
 
-def test_ids_unique_and_well_formed(items):
-    ids = [it["id"] for it in items]
+def test_ids_unique_and_well_formed(all_items):
+    ids = [it["id"] for it in all_items]
     dupes = [i for i, n in Counter(ids).items() if n > 1]
     assert not dupes, f"duplicate ids: {dupes}"
     for i in ids:
@@ -343,3 +353,83 @@ def test_typed_minimums(typed):
     counts = Counter(it["type"] for it in typed)
     for kind, minimum in TYPE_MINIMUMS.items():
         assert counts[kind] >= minimum, f"{kind}: {counts[kind]} < {minimum}"
+
+
+# --- Items over the second report (and over both) --------------------------------------------
+
+FIRST_DOC = "chiho-pf-suiheiteki-renkei-jireishu"
+SECOND_DOC = "pf-torikumi-jireishu"
+SECOND_PATH = ROOT / "tests" / "fixtures" / "reports" / f"{SECOND_DOC}.md"
+SECOND_BODIES = {"上越市", "芽室町", "豊島区", "南箕輪村", "鳥取県", "潮見原市", "豊岡市"}
+DOC_TYPES = {"fact", "table", "enumerate", "compare", "crossreport", "outofscope"}
+
+
+@pytest.fixture(scope="module")
+def doc_items(all_items) -> list[dict]:
+    return [it for it in all_items if "doc" in it]
+
+
+@pytest.fixture(scope="module")
+def doc_texts(report_norm) -> dict[str, str]:
+    return {FIRST_DOC: report_norm, SECOND_DOC: norm(SECOND_PATH.read_text(encoding="utf-8"))}
+
+
+def _docs(item: dict) -> list[str]:
+    return [item["doc"]] if isinstance(item["doc"], str) else list(item["doc"])
+
+
+def test_doc_items_cover_every_type_over_the_second_report(doc_items):
+    assert len(doc_items) >= 20
+    counts = Counter(it["type"] for it in doc_items)
+    assert DOC_TYPES <= set(counts), DOC_TYPES - set(counts)
+    cross = [it for it in doc_items if it["type"] == "crossreport"]
+    assert cross and all(set(_docs(it)) == {FIRST_DOC, SECOND_DOC} for it in cross)
+
+
+def test_doc_items_schema_and_sources(doc_items, doc_texts):
+    for it in doc_items:
+        assert set(_docs(it)) <= set(doc_texts), it["id"]
+        assert it["type"] in TYPES and it["type"] in it["tags"], it["id"]
+        assert set(it["tags"]) <= ALLOWED_TAGS | {"doc2"}, it["id"]
+        assert (it["type"] == "outofscope") == (not it["answerable"]), it["id"]
+        assert (it["type"] == "followup") == ("history" in it), it["id"]
+        if not it["answerable"]:
+            assert it["sources"] == it["evidence"] == it["expected_cases"] == [], it["id"]
+            assert it["reference"].startswith(NOT_FOUND) and it["min_cases"] == 0, it["id"]
+            continue
+        assert len(it["evidence"]) == len(it["sources"]) and it["sources"], it["id"]
+        assert 1 <= it["min_cases"] <= len(it["expected_cases"]), it["id"]
+        for src in it["sources"]:
+            assert set(src) <= {"section", "municipality", "column", "page", "doc"}, it["id"]
+            assert src.get("doc") in _docs(it), it["id"]
+            last = 7 if src["doc"] == SECOND_DOC else 31
+            assert type(src["page"]) is int and 1 <= src["page"] <= last, it["id"]
+            if src["doc"] == SECOND_DOC:
+                assert src.get("municipality") in SECOND_BODIES, it["id"]
+        assert {source_case(s) for s in it["sources"]} == set(it["expected_cases"]), it["id"]
+
+
+def test_doc_items_evidence_and_keywords_are_in_their_reports(doc_items, doc_texts):
+    for it in doc_items:
+        for ev, src in zip(it["evidence"], it["sources"]):
+            n = norm(ev)
+            shortest = 4 if it["type"] == "table" else 8  # a cell of 表1: 27団体, 令和4年8月
+            assert shortest <= len(n) <= 40, f"{it['id']}: evidence length {len(n)}: {ev}"
+            assert n in doc_texts[src["doc"]], f"{it['id']}: {ev} not in {src['doc']}"
+        text = "".join(doc_texts[d] for d in _docs(it))
+        for kw in it["keywords"]:
+            assert norm(kw) in norm(it["reference"]), f"{it['id']}: keyword {kw!r}"
+            assert norm(kw) in text or kw.startswith("p."), f"{it['id']}: keyword {kw!r}"
+
+
+def test_the_held_out_part_is_over_the_second_report_and_apart_from_qa(doc_items, doc_texts):
+    path = ROOT / "eval" / "heldout_doc2.jsonl"
+    held = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    assert len(held) >= 15
+    questions = {it["question"] for it in doc_items}
+    for it in held:
+        assert it["question"] not in questions, it["id"]
+        assert SECOND_DOC in _docs(it) and it["type"] in TYPES, it["id"]
+        for ev, src in zip(it["evidence"], it["sources"]):
+            assert norm(ev) in doc_texts[src["doc"]], f"{it['id']}: {ev}"
+        assert {source_case(s) for s in it["sources"]} == set(it["expected_cases"]), it["id"]

@@ -219,3 +219,26 @@ def test_cli_check_fails_on_regression(index_dir, tmp_path):
                          timeout=300)
     assert bad.returncode == 1 and "品質低下: recall@5" in bad.stderr
     assert "品質低下: answer_pass/outofscope" in bad.stderr
+
+
+def test_items_about_reports_not_indexed_are_left_out(index_dir):
+    items = runner.load_qa(ROOT / "eval" / "qa.jsonl")
+    indexed = runner.indexed_docs(load_settings(data_dir=index_dir))
+    assert indexed == {"chiho-pf-suiheiteki-renkei-jireishu"}
+    kept, left = runner.runnable(items, indexed)
+    assert len(kept) == 154 and left and all("doc" in it for it in left)
+    assert runner.runnable(items, indexed | {"pf-torikumi-jireishu"})[1] == []
+
+
+def test_corpus_extra_copies_the_corpus_and_the_report_into_scratch(tmp_path):
+    from eval.__main__ import _extra_corpus, main
+
+    extra = ROOT / "tests" / "fixtures" / "reports" / "pf-torikumi-jireishu.pdf"
+    settings = load_settings(corpus_dir=CORPUS, data_dir=tmp_path / "mine",
+                             chroma_host="localhost")
+    s = _extra_corpus(settings, [extra], tmp_path / "scratch")
+    assert s.data_dir == tmp_path / "scratch" / "data" and s.chroma_host == ""
+    assert sorted(p.name for p in s.corpus_dir.iterdir()) == sorted(
+        [*(p.name for p in CORPUS.iterdir()), extra.name])
+    assert not (tmp_path / "mine").exists()  # the maintainer's index is not touched
+    assert main(["--corpus-extra", str(tmp_path / "nothing.pdf")]) == 2

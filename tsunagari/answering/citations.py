@@ -68,7 +68,16 @@ def report_name(chunk: Chunk) -> str:
     >>> report_name(Chunk("c", "chiho-pf", "", "x", (1,)))
     'chiho-pf'
     """
-    name = (chunk.doc_title or chunk.doc_id or "資料").strip()
+    return title_name(chunk.doc_title or chunk.doc_id or "資料")
+
+
+def title_name(title: str) -> str:
+    """`report_name` of a report's title (for callers holding the title, not a passage).
+
+    >>> title_name("地方版孤独・孤立対策官民連携プラットフォーム 取組事例集（令和7年度）")
+    '取組事例集（令和7年度）'
+    """
+    name = title.strip()
     for sep in _TITLE_BREAKS:
         head, found, tail = name.rpartition(sep)
         if found and head and len(tail.strip()) >= 5:
@@ -129,18 +138,50 @@ def origin(chunk: Chunk) -> str:
     return chunk.source_report + (f" p.{chunk.source_page}" if chunk.source_page else "")
 
 
-def source_line(cit: Citation) -> str:
+def quote_label(chunk: Chunk, page: int | None = None) -> str:
+    """「上越市（取組事例集 p.3）」: who said it, in which report, on which page — the label of
+    a quote in an answer that draws on several reports.
+
+    >>> quote_label(Chunk("c", "d", "取組事例集", "x", (3,), municipality="上越市"))
+    '上越市（取組事例集 p.3）'
+    >>> quote_label(Chunk("c", "d", "取組事例集", "x", (7,), section="10",
+    ...             section_title="まとめ"), 7)
+    'まとめ（取組事例集 p.7）'
+    """
+    return f"{title(chunk)}（{in_report(chunk, page)}）"
+
+
+def in_report(chunk: Chunk, page: int | None = None) -> str:
+    """「取組事例集 p.3」: the report and page of a passage (or of a quote in it).
+
+    >>> in_report(Chunk("c", "d", "取組事例集", "x", (3, 4)), 4)
+    '取組事例集 p.4'
+    """
+    return f"{report_name(chunk)} p.{page or chunk.page}"
+
+
+def source_line(cit: Citation, titled: bool = False) -> str:
     """Where a citation points: case or column, section and heading, page, original report.
+    `titled`: the page is given with the report's name instead of 「本資料」 (an answer that
+    cites several reports).
 
     >>> c = Chunk("c", "d", "事例集", "x", (6,), section="2-1-2", municipality="仙台市",
     ...           heading="＜庁外の巻き込み＞ ＜次＞", source_report="報告書", source_page="15/125")
     >>> source_line(Citation(1, c, "情報交換会を開催した。", 6, (6,)))
     '仙台市／2-1-2 ＜庁外の巻き込み＞、本資料 p.6（出典: 報告書 p.15/125）'
+    >>> source_line(Citation(1, c, "情報交換会を開催した。", 6, (6,)), titled=True)
+    '仙台市／2-1-2 ＜庁外の巻き込み＞、『事例集』p.6（出典: 報告書 p.15/125）'
     """
     c = cit.chunk
     place = where(c)
-    line = f"{place + '／' if place else ''}{heading(c)}、本資料 p.{citation_pages(cit)}"
+    doc = f"『{report_name(c)}』" if titled else "本資料 "
+    line = f"{place + '／' if place else ''}{heading(c)}、{doc}p.{citation_pages(cit)}"
     return line + (f"（出典: {origin(c)}）" if c.source_report else "")
+
+
+def several_reports(citations: Sequence[Citation]) -> bool:
+    """Whether citations come from more than one report (their lines then name the report)."""
+    return len({cit.chunk.doc_id for cit in citations}) > 1
 
 
 def footnote(cit: Citation) -> str:
@@ -148,7 +189,7 @@ def footnote(cit: Citation) -> str:
     return f"{source_line(cit)}「{cit.text}」"
 
 
-def sources_markdown(citations: Sequence[Citation]) -> str:
+def sources_markdown(citations: Sequence[Citation], titled: bool | None = None) -> str:
     """The 「出典」 list under an answer.
 
     >>> c = Chunk("c", "d", "事例集", "x", (6, 7), section="1-2", section_title="目的")
@@ -156,14 +197,19 @@ def sources_markdown(citations: Sequence[Citation]) -> str:
     **出典**
     - [1] 1-2 目的、本資料 p.6–7
     """
-    return "\n".join([SOURCES_HEADING, *(f"- [{cit.n}] {source_line(cit)}" for cit in citations)])
+    titled = several_reports(citations) if titled is None else titled
+    return "\n".join([SOURCES_HEADING,
+                      *(f"- [{cit.n}] {source_line(cit, titled)}" for cit in citations)])
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The whole answer as Markdown: the body, then the 「出典」 list when anything is cited."""
+    """The whole answer as Markdown: the body, then the 「出典」 list when anything is cited.
+    The list names each line's report when the answer cites, or retrieved from, several
+    reports (「本資料」 would not say which)."""
     if not answer.citations:
         return answer.body
-    return f"{answer.body}\n\n{sources_markdown(answer.citations)}"
+    titled = several_reports(answer.citations) or len({h.chunk.doc_id for h in answer.hits}) > 1
+    return f"{answer.body}\n\n{sources_markdown(answer.citations, titled)}"
 
 
 def without_sources(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from tsunagari.answering.citations import report_name, section_label
+from tsunagari.answering.citations import in_report, report_name, section_label
 from tsunagari.answering.followup import resolve
 from tsunagari.answering.intent import Intent, classify, negated_words, spell_out
 from tsunagari.answering.question import NOT_FOUND, UNCLEAR, validate_question
@@ -18,9 +18,10 @@ from tsunagari.answering.routes import (
     answer_source_fact,
     direct_pattern,
     renumber,
+    several_reports,
 )
 from tsunagari.answering.scope import ScopeChecker, ScopeVerdict
-from tsunagari.answering.sentences import citations_for, score_quotes, select
+from tsunagari.answering.sentences import Quote, citations_for, score_quotes, select
 from tsunagari.config import Settings
 from tsunagari.domain import POINT_MARKS, POINT_REF, mentioned_points
 from tsunagari.indexing import termindex
@@ -72,10 +73,19 @@ def compose(question: str, hits: Sequence[Hit], retriever: Retriever, limit: int
     for label, quotes in groups.items():
         heading = next((s.hit.chunk.heading.split(" ")[0] for s in chosen
                         if _label(s.hit) == label and s.hit.chunk.heading), "")
-        lines.append(f"**{label}**" + (f" {heading}" if heading else ""))
+        lines.append(f"**{label}**" + (f" {heading}" if heading else "")
+                     + _report_of(label, chosen, retriever))
         lines.extend(f"- {q}" for q in quotes)
         lines.append("")
     return "\n".join(lines).strip(), citations
+
+
+def _report_of(label: str, chosen: Sequence[Quote], retriever: Retriever) -> str:
+    """「（取組事例集 p.3）」 after a group's label when the index holds several reports."""
+    if not several_reports(retriever):
+        return ""
+    first = next(s for s in chosen if _label(s.hit) == label)
+    return f"（{in_report(first.hit.chunk, first.hit.chunk.page_at(first.offset))}）"
 
 
 def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
@@ -91,11 +101,12 @@ def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
         names = "」「".join(verdict.missing)
         lines.append(f"「{names}」についての記述はこの資料にありません。")
     topics = []
+    titled = len({h.chunk.doc_id for h in hits}) > 1  # say which report each topic is in
     for h in hits:
         c = h.chunk
         label = c.municipality or c.column_city or c.section_title or report_name(c)
         topic = f"{label}：{c.heading.split(' ')[0]}" if c.heading else label
-        topic += f"（p.{c.page}）"
+        topic += f"（{in_report(c)}）" if titled else f"（p.{c.page}）"
         if topic not in topics:
             topics.append(topic)
     if topics:

@@ -127,6 +127,10 @@ def resolve(question: str, history: Sequence[object] | None, known: Iterable[str
     standalone = _ANAPHORA.sub(entity, question, count=1)
     if standalone == question:
         standalone = f"{entity}について、{question}"
+    known_entity = catalogue.get(entity) if catalogue is not None else None
+    if known_entity is not None:  # a column city of any report filters by its column
+        kind = "column" if known_entity.kind == "column" else "municipality"
+        return Resolved(standalone, Filters(**{kind: entity}), entity)
     if re.fullmatch(r"[ABC]市", entity):
         return Resolved(standalone, Filters(column=entity), entity)
     return Resolved(standalone, Filters(municipality=entity), entity)

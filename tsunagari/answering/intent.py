@@ -15,7 +15,8 @@ from tsunagari.indexing.catalogue import Catalogue, Entity
 
 _ENUMERATE = re.compile(
     r"全部|すべて|全て|もれなく|漏れなく|一覧|挙げて|どこ(?:の自治体|が|に|ですか)|どの自治体|"
-    r"どれ(?:です|が|か)|事例は(?:どこ|何|ありますか)|ありますか|何件|いくつの事例|まとめて"
+    r"どれ(?:です|が|か)|事例は(?:どこ|何|ありますか)|ありますか|何件|いくつの事例|まとめて|"
+    r"(?:両方|どちら)の(?:報告書|資料)|(?:報告書|資料)をまたいで"  # cases of several reports
 )
 _COMPARE = re.compile(r"違い|違う|比べ|比較|共通|どちら|異なる|差")
 _PROFILE = re.compile(

@@ -11,7 +11,7 @@ from tsunagari.answering.followup import find_entities
 from tsunagari.config import Settings
 from tsunagari.domain import canonical_municipality, expand, mentioned_points, topic_points
 from tsunagari.indexing import bm25index
-from tsunagari.indexing.catalogue import Entity, build_catalogue
+from tsunagari.indexing.catalogue import Entity, build_catalogue, entity_key, section_key
 from tsunagari.indexing.vectors import vector_store
 from tsunagari.japanese import Tokenizer, default_tokenizer
 from tsunagari.types import Chunk, Filters, Hit
@@ -64,19 +64,23 @@ class Retriever:
         self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self.known_entities = sorted({c.municipality for c in self.chunks if c.municipality})
         self.catalogue = build_catalogue(self.chunks)
+        # The indexed reports (doc_id → title), in corpus order.
+        self.reports = dict.fromkeys(c.doc_id for c in self.chunks)
+        self.reports.update({c.doc_id: c.doc_title for c in self.chunks})
         self._titles = _section_titles(self.chunks)
         # What `focus` and the filters look up, so a question costs no pass over all chunks.
+        # Sections are keyed by their report: two reports' "2-1" are two sections.
         self._by_name: dict[str, list[int]] = {}
         self._cases_by_point: dict[int | None, list[int]] = {}
-        self._by_section: dict[str, list[int]] = {}
+        self._by_section: dict[tuple[str, str], list[int]] = {}
         for i, c in enumerate(self.chunks):
             self._by_name.setdefault(c.municipality, []).append(i)
-            if c.column_city[:2] != c.municipality:
-                self._by_name.setdefault(c.column_city[:2], []).append(i)
+            if (key := entity_key(c)) != c.municipality:  # a column's city (C市① → C市)
+                self._by_name.setdefault(key, []).append(i)
             if c.kind in ("case", "table"):
                 self._cases_by_point.setdefault(c.point, []).append(i)
-            self._by_section.setdefault(c.section, []).append(i)
-        self._small_cities = {c.column_city[:2] for c in self.chunks if c.city_size == "小都市"}
+            self._by_section.setdefault(section_key(c), []).append(i)
+        self._small_cities = {entity_key(c) for c in self.chunks if c.city_size == "小都市"}
         self._allowed: dict[Filters, np.ndarray] = {}
 
     @classmethod
@@ -196,8 +200,9 @@ class Retriever:
             ))
         return hits
 
-    def focus_targets(self, query: str) -> tuple[set[str], set[int], set[str]]:
-        """The municipalities/column cities, points and sections that the question names."""
+    def focus_targets(self, query: str) -> tuple[set[str], set[int], set[tuple[str, str]]]:
+        """The municipalities/column cities, points and (report, section)s that the question
+        names."""
         names = set(find_entities(query, self.known_entities))
         if _PREFECTURES.search(query):
             names |= {n for n in self.known_entities if n.endswith(("県", "道", "都", "府"))}
@@ -246,33 +251,35 @@ def wants_many(query: str) -> bool:
 
 def diversify(fused: list[tuple[str, float]], chunks: list[Chunk],
               by_id: dict[str, int]) -> list[tuple[str, float]]:
-    """Stable re-order that puts each case's or column's best chunk ahead of its others."""
+    """Stable re-order that puts each case's or column's best chunk ahead of its others (a
+    body's case in each report counts as its own)."""
     first, rest, seen = [], [], set()
     for cid, score in fused:
         c = chunks[by_id[cid]]
-        label = f"{c.municipality}{c.section}" if c.municipality else (c.column or c.section)
+        label = (c.doc_id, f"{c.municipality}{c.section}" if c.municipality
+                 else (c.column or c.section))
         (rest if label in seen else first).append((cid, score))
         seen.add(label)
     return first + rest
 
 
-def _section_titles(chunks: list[Chunk]) -> dict[str, str]:
-    """Each section's short title (2-12 characters) from its last chunk that has one.
+def _section_titles(chunks: list[Chunk]) -> dict[tuple[str, str], str]:
+    """Each (report, section)'s short title (2-12 characters) from its last chunk that has one.
 
     >>> c = Chunk(chunk_id="x", doc_id="d", doc_title="t", text="", pages=(1,), section="2-1",
     ...           section_title="第2章／調査期間")
     >>> _section_titles([c])
-    {'2-1': '調査期間'}
+    {('d', '2-1'): '調査期間'}
     """
-    titles: dict[str, str] = {}
+    titles: dict[tuple[str, str], str] = {}
     by_heading: dict[str, str] = {}
     for c in reversed(chunks):  # the last chunk wins: the first one found from the end
-        if c.section in titles:
+        if section_key(c) in titles:
             continue
         if c.section_title not in by_heading:
             by_heading[c.section_title] = _short_title(c)
         if 2 <= len(t := by_heading[c.section_title]) <= 12:
-            titles[c.section] = t
+            titles[section_key(c)] = t
     return titles
 
 

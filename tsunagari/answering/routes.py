@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tsunagari.answering.citations import in_report, report_name, title_name
 from tsunagari.answering.intent import Intent
 from tsunagari.answering.retrieve import Retriever
 from tsunagari.answering.sentences import Quote, best_quotes, citations_for
@@ -30,11 +31,13 @@ class Routed:
     hits: tuple[Hit, ...]
 
 
-def entity_filters(entity: Entity) -> Filters:
-    """The retrieval filter that keeps one entity's passages."""
+def entity_filters(entity: Entity, doc_id: str = "") -> Filters:
+    """The retrieval filter that keeps one entity's passages (in one report, with `doc_id`)."""
     if entity.kind == "column":
-        return Filters(column=entity.key)
-    return Filters(municipality=entity.key)
+        city = entity.key.split("（")[0]  # another report's A市 is keyed 「A市（その報告書）」
+        return Filters(column=city, doc_id=doc_id or (entity.doc_ids[0] if city != entity.key
+                                                      else ""))
+    return Filters(municipality=entity.key, doc_id=doc_id)
 
 
 def _short_points(entity: Entity) -> str:
@@ -44,6 +47,67 @@ def _short_points(entity: Entity) -> str:
 def _entity_line(entity: Entity) -> str:
     points = _short_points(entity)
     return f"**{entity.label}**" + (f"（ポイント{points}）" if points else "")
+
+
+def several_reports(retriever: Retriever) -> bool:
+    """Whether the index holds more than one report (answers then say which report each
+    quote comes from)."""
+    return len(retriever.reports) > 1
+
+
+def named_reports(query: str, retriever: Retriever) -> set[str]:
+    """The reports a question names (「取組事例集で…」), by their title or short name without
+    its bracketed year; empty when it names none or the index holds one report.
+
+    >>> from types import SimpleNamespace as NS
+    >>> r = NS(reports={"a": "地方版PF 取組事例集（令和7年度）", "b": "水平的連携に関する事例集"})
+    >>> named_reports("取組事例集で社協が関わる自治体は？", r), named_reports("両方の事例集で", r)
+    ({'a'}, set())
+    """
+    if len(retriever.reports) < 2:
+        return set()
+    found = set()
+    for doc_id, title in retriever.reports.items():
+        names = {title, title_name(title), re.split(r"[ 　]", title)[-1]}
+        names |= {re.sub(r"[（(][^）)]*[）)]$", "", n).strip() for n in names}
+        if any(len(n) >= 4 and n in query for n in names):
+            found.add(doc_id)
+    return found if len(found) < len(retriever.reports) else set()
+
+
+def _entity_text(entity: Entity, retriever: Retriever, reports: set[str]) -> str:
+    """An entity's text, in the named reports only when a question names some."""
+    if not reports:
+        return retriever.entity_text(entity)
+    return "\n".join(c.text for c in retriever.entity_chunks(entity) if c.doc_id in reports)
+
+
+def _report_quotes(entity: Entity, retriever: Retriever, query: str, words: Sequence[str],
+                   terms, reports: set[str] = frozenset()
+                   ) -> list[tuple[Quote | None, list[Quote]]]:
+    """The best quote (and a heading line that shows why it qualifies) of each report that
+    presents the entity (of the named `reports`, if any); the reports whose passages show
+    nothing are left out."""
+    out = []
+    docs = [p.doc_id for p in entity.parts if not reports or p.doc_id in reports]
+    if len(entity.parts) < 2:
+        docs = [""]
+    for doc_id in docs:
+        filters = entity_filters(entity, doc_id)
+        n = len(entity.part(doc_id).chunk_ids) if doc_id else len(entity.chunk_ids)
+        hits = retriever.search(query, k=max(3, n), filters=filters)
+        # Quote the passage that shows why the case qualifies (the term, the size…), if any.
+        showing = [h for h in hits if any(w in h.chunk.text for w in words)]
+        if doc_id and words and not showing:
+            continue  # this report's passages do not show the condition
+        found = best_quotes(showing[:4], retriever, query, 1, terms=terms)
+        label = None
+        if showing and not found:  # only a heading shows it (「コラム１：A市（中国地方、小都市）」)
+            label = _line_with(showing[0], words)
+        found = found or best_quotes(hits[:2], retriever, query, 1, terms=terms)
+        if found:
+            out.append((label, found))
+    return out
 
 
 # --------------------------------------------------------------------------- enumerate
@@ -70,8 +134,11 @@ def qualifying(intent: Intent, retriever: Retriever) -> list[Entity]:
     candidates = [e for e in catalogue.entities
                   if conditions.match(e) and not (intent.excluded and intent.excluded.hits(e))
                   and e not in intent.excluded_entities]
+    reports = named_reports(intent.query, retriever)
+    if reports:  # 「取組事例集で…」: that report's cases only
+        candidates = [e for e in candidates if reports & set(e.doc_ids)]
     if terms:
-        texts = {e.key: retriever.entity_text(e) for e in candidates}
+        texts = {e.key: _entity_text(e, retriever, reports) for e in candidates}
         return [e for e in candidates
                 if all(any(w in texts[e.key] for w in group) for group in terms)]
     if conditions or intent.excluded or intent.excluded_entities:
@@ -111,25 +178,22 @@ def answer_enumeration(intent: Intent, retriever: Retriever, limit: int) -> Rout
     query = intent.query
     quotes: list[tuple[Entity, Quote | None, list[Quote]]] = []
     words = _qualifying_words(intent)
+    reports = named_reports(query, retriever)
     for e in entities:
-        hits = retriever.search(query, k=max(3, len(e.chunk_ids)), filters=entity_filters(e))
-        # Quote the passage that shows why the case qualifies (the term, the size…), if any.
-        showing = [h for h in hits if any(w in h.chunk.text for w in words)]
-        found = best_quotes(showing[:4], retriever, query, 1, terms=intent.terms)
-        label = None
-        if showing and not found:  # only a heading shows it (「コラム１：A市（中国地方、小都市）」)
-            label = _line_with(showing[0], words)
-        found = found or best_quotes(hits[:2], retriever, query, 1, terms=intent.terms)
-        if found:
+        for label, found in _report_quotes(e, retriever, query, words, intent.terms, reports):
             quotes.append((e, label, found))
     if not quotes:
         return None
     every = [q for _, label, qs in quotes for q in ([label] if label else []) + qs]
     citations, numbers = citations_for(every)
-    lines = [f"該当する事例は{len(quotes)}件です。", ""]
+    count = len(dict.fromkeys(e.key for e, _, _ in quotes))
+    lines = [f"該当する事例は{count}件です。", ""]
+    titled = several_reports(retriever)
     for e, label, qs in quotes:
         mark = f"[{numbers[label.hit.chunk.chunk_id]}]" if label else ""
-        lines.append(_entity_line(e) + mark)
+        where = f"（{in_report(qs[0].hit.chunk, qs[0].hit.chunk.page_at(qs[0].offset))}）" \
+            if titled else ""
+        lines.append(_entity_line(e) + where + mark)
         lines.extend(f"- {q.text}[{numbers[q.hit.chunk.chunk_id]}]" for q in qs)
         lines.append("")
     hits = tuple(renumber([q.hit for q in every]))
@@ -163,15 +227,22 @@ def answer_comparison(intent: Intent, retriever: Retriever, limit: int) -> Route
         return None
     citations, numbers = citations_for([q for _, qs in rows for q in qs])
     names = "と".join(e.key for e, _ in rows)
+    titled = several_reports(retriever)
     lines = [f"{names}の取り組みを、資料の記述で並べます。", "",
-             "| 事例 | 資料の記述 | 本資料のページ |", "|---|---|---|"]
+             f"| 事例 | 資料の記述 | {'資料とページ' if titled else '本資料のページ'} |",
+             "|---|---|---|"]
     for e, qs in rows:
         if not qs:
             lines.append(f"| {e.key} | この観点の記述は見つかりませんでした | |")
             continue
         text = " ".join(f"{_cell(q.text)}[{numbers[q.hit.chunk.chunk_id]}]" for q in qs)
-        pages = "、".join(dict.fromkeys(str(q.hit.chunk.page_at(q.offset)) for q in qs))
-        lines.append(f"| {_cell(e.label)} | {text} | p.{pages} |")
+        if titled:  # 「取組事例集 p.3」: the report of each quote
+            pages = "、".join(dict.fromkeys(in_report(q.hit.chunk, q.hit.chunk.page_at(q.offset))
+                                           for q in qs))
+        else:
+            pages = "p." + "、".join(dict.fromkeys(str(q.hit.chunk.page_at(q.offset))
+                                                  for q in qs))
+        lines.append(f"| {_cell(e.label)} | {text} | {pages} |")
     hits = tuple(renumber([q.hit for _, qs in rows for q in qs]))
     return Routed("\n".join(lines), citations, hits)
 
@@ -206,15 +277,33 @@ def answer_profile(intent: Intent, retriever: Retriever, limit: int) -> Routed |
         return None
     citations, numbers = citations_for(quotes)
     first = numbers[quotes[0].hit.chunk.chunk_id]
-    pages = f"{entity.pages[0]}–{entity.pages[-1]}" if len(entity.pages) > 1 else \
-        str(entity.pages[0])
-    lines = [f"**{entity.label}**は、本資料では{entity.describe()}として p.{pages} で紹介されています"
-             f"[{first}]。", "", "主な取り組み（見出しごとに資料から引用）："]
+    titled = several_reports(retriever)
+    if titled:  # one clause per report that presents the entity
+        where = "、".join(
+            f"『{title_name(p.doc_title)}』では{_described(entity, p.describe(entity.kind))}"
+            f"として p.{_span(p.pages)}" for p in entity.parts)
+        lines = [f"**{entity.label}**は、{where} で紹介されています[{first}]。"]
+    else:
+        lines = [f"**{entity.label}**は、本資料では{entity.describe()}として"
+                 f" p.{_span(entity.pages)} で紹介されています[{first}]。"]
+    lines += ["", "主な取り組み（見出しごとに資料から引用）："]
     for q in quotes:
         head = q.hit.chunk.heading.split(" ")[0]
-        lines.append(f"- {head + ' ' if head else ''}{q.text}[{numbers[q.hit.chunk.chunk_id]}]")
+        where = f"（{in_report(q.hit.chunk, q.hit.chunk.page_at(q.offset))}）" if titled else ""
+        lines.append(f"- {head + ' ' if head else ''}{q.text}[{numbers[q.hit.chunk.chunk_id]}]"
+                     f"{where}")
     used = [q.hit for q in quotes]
     return Routed("\n".join(lines), citations, tuple(renumber(used)))
+
+
+def _span(pages: Sequence[int]) -> str:
+    return f"{pages[0]}–{pages[-1]}" if len(pages) > 1 else str(pages[0]) if pages else "?"
+
+
+def _described(entity: Entity, what: str) -> str:
+    """「事例（町、北海道地方）」: what the passages are, with the entity's facts."""
+    facts = [x for x in (entity.body, entity.region, entity.size) if x]
+    return f"{what}（{'、'.join(facts)}）" if facts else what
 
 
 # --------------------------------------------------------------------------- facts
@@ -245,6 +334,14 @@ def answer_source_fact(intent: Intent, retriever: Retriever, hits: Sequence[Hit]
     if intent.fact == "source" and report:
         lead = f"{who}の事例の元の報告書は{report}の p.{page} です（表 2-6）[{n}]。" \
             if c.kind == "table" else f"{who}の事例の元の報告書は{report}の p.{page} です[{n}]。"
+    elif several_reports(retriever):  # the report of the quote, and the entity's others
+        others = [f"『{title_name(p.doc_title)}』の p.{_span(p.pages)}"
+                  for p in (intent.entities[0].parts if intent.entities else ())
+                  if p.doc_id != c.doc_id]
+        lead = (f"{who}についての記述は『{report_name(c)}』の p.{c.page_at(q.offset)}"
+                f" にあります[{n}]。" + (f"{'、'.join(others)}にも記述があります。" if others else ""))
+        if intent.fact == "source":  # a report without a table of original reports
+            lead += f"『{report_name(c)}』には、元の報告書の記載はありません。"
     else:
         lead = f"{who}についての記述は本資料の p.{c.page_at(q.offset)} にあります[{n}]。"
     body = "\n".join([lead, "", f"- {q.text}[{n}]"])
@@ -253,9 +350,12 @@ def answer_source_fact(intent: Intent, retriever: Retriever, hits: Sequence[Hit]
 
 
 def _source_row(entity: Entity, retriever: Retriever) -> Quote | None:
-    """The row of the table of original reports (table 2-6) that names the entity."""
+    """The row of the table of original reports (table 2-6) that names the entity (only the
+    tables of reports that cite original reports: another report's summary table is no list
+    of sources)."""
+    sourced = {c.doc_id for c in retriever.chunks if c.source_report}
     for chunk in retriever.chunks:
-        if chunk.kind != "table":
+        if chunk.kind != "table" or chunk.doc_id not in sourced:
             continue
         offset = 0
         for line in chunk.text.split("\n"):

@@ -248,6 +248,8 @@ def source_card_html(citation: Citation, terms: Iterable[str] = (), turn: str = 
     if heading:
         meta.append(escape(heading))
     meta.append(f"本資料 p.{escape(citations.citation_pages(citation))}")
+    report = f'<div class="tg-meta">資料: {escape(citations.report_name(c))}</div>' \
+        if c.doc_title else ""
     origin = ""
     if c.source_report:
         origin = f'<div class="tg-meta">出典: {escape(citations.origin(c))}</div>'
@@ -256,7 +258,7 @@ def source_card_html(citation: Citation, terms: Iterable[str] = (), turn: str = 
         f'<div class="tg-card-head"><span class="tg-n">[{citation.n}]</span>'
         f"{escape(point)}{escape(citations.title(c))}</div>"
         f'<div class="tg-meta">{" ／ ".join(meta)}</div>'
-        f"{origin}"
+        f"{report}{origin}"
         f'<blockquote class="tg-quote">{highlight(citation.text, terms)}</blockquote>'
         "</div>"
     )

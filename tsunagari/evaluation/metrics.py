@@ -13,7 +13,7 @@ _WHITESPACE = re.compile(r"\s+")
 # Question types of the eval set's typed items and their Japanese names, in report order.
 TYPE_LABELS = {"enumerate": "列挙", "compare": "比較", "profile": "概要", "paraphrase": "言い換え",
                "negation": "否定・対比", "followup": "続きの質問", "fact": "事実",
-               "outofscope": "資料の範囲外"}
+               "outofscope": "資料の範囲外", "table": "表", "crossreport": "報告書の横断"}
 # The part mark of a column city split over several columns (C市① and C市② are one case, C市).
 _PART_MARK = re.compile(r"[①-⑳]+$")
 

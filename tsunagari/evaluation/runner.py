@@ -47,6 +47,40 @@ def load_qa(path: Path) -> list[dict[str, Any]]:
     return items
 
 
+def item_docs(item: dict[str, Any]) -> tuple[str, ...]:
+    """The reports an item is about (its `doc`: one doc_id or a list; none: the first report).
+
+    >>> item_docs({"doc": ["a", "b"]}), item_docs({"doc": "b"}), item_docs({})
+    (('a', 'b'), ('b',), ())
+    """
+    doc = item.get("doc") or ()
+    return (doc,) if isinstance(doc, str) else tuple(doc)
+
+
+def runnable(items: Sequence[dict[str, Any]], indexed: set[str] | None
+             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Items whose reports are all indexed, and those left out (`indexed` None: keep all).
+
+    >>> kept, left = runnable([{"id": "a"}, {"id": "b", "doc": "x"}], {"y"})
+    >>> [i["id"] for i in kept], [i["id"] for i in left]
+    (['a'], ['b'])
+    """
+    if indexed is None:
+        return list(items), []
+    kept = [it for it in items if set(item_docs(it)) <= indexed]
+    return kept, [it for it in items if it not in kept]
+
+
+def indexed_docs(settings) -> set[str] | None:
+    """The doc_ids of the index in settings.data_dir (None when the manifest cannot tell)."""
+    from tsunagari.indexing.store import read_manifest
+
+    manifest = read_manifest(settings)
+    if manifest is None:
+        return None
+    return {d.get("doc_id", "") for d in manifest.documents}
+
+
 def _gold_labels(item: dict[str, Any]) -> list[str]:
     return [s.get("municipality") or s.get("column") or "" for s in item["sources"]
             if s.get("municipality") or s.get("column")]
@@ -372,7 +406,10 @@ def run(qa_path: Path, out: Path, systems: list[str], k: int, settings,
         progress=None) -> dict[str, dict[str, Any]]:
     """Run every system on every item; write results.jsonl, metrics.json, report.md, plots."""
 
-    items = load_qa(qa_path)
+    items, left_out = runnable(load_qa(qa_path), indexed_docs(settings))
+    if left_out:
+        print(f"索引にない資料についての問 {len(left_out)} 問は評価から外しました"
+              "（--corpus-extra で資料を加えると評価できます）。", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     metrics: dict[str, dict[str, Any]] = {}
     scores: dict[str, list] = {}

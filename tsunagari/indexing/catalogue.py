@@ -5,6 +5,11 @@ size, point, section, heading, pages, original report, speakers), for any report
 columns were recognised — the first report's profile and the generic one alike. One entity per
 municipality or column city: a municipality with cases under two points (北九州市 ① and ⑤) is one
 entity with both; a column in two parts (コラム３-１, ３-２ of C市) is one entity too.
+
+Everything that belongs to a place in a report is scoped by the report (`doc_id`): the same
+body in two reports is one entity with one `ReportPart` per report (its own sections, pages and
+passages), and two reports' section "2-1" never mix. An anonymised column city (A市) is one
+report's own: the same label in another report is another entity.
 """
 
 from __future__ import annotations
@@ -17,6 +22,34 @@ from tsunagari.domain import body_kind
 from tsunagari.types import Chunk
 
 _PART_MARK = re.compile(r"[①-⑳]$")
+
+
+@dataclass(frozen=True)
+class ReportPart:
+    """What one report says about an entity: its sections, pages and passages there."""
+
+    doc_id: str
+    doc_title: str
+    chapter: str
+    sections: tuple[str, ...]
+    cases: tuple[str, ...]
+    headings: tuple[str, ...]
+    pages: tuple[int, ...]
+    chunk_ids: tuple[str, ...]
+    points: tuple[int, ...] = ()
+
+    def describe(self, kind: str) -> str:
+        """What the passages are in their report (the first report's chapter-2 cases keep their
+        name: they are the chapter's アクション事例).
+
+        >>> ReportPart("d", "t", "第2章", ("2-1-2",), (), (), (6,), (), (1,)).describe("case")
+        '第2章のアクション事例'
+        >>> ReportPart("d", "t", "", ("3",), (), (), (4,), ()).describe("case")
+        '事例'
+        """
+        if kind == "column":
+            return "ヒアリング調査のコラム"
+        return f"{self.chapter}のアクション事例" if self.points and self.chapter else "事例"
 
 
 @dataclass(frozen=True)
@@ -38,6 +71,12 @@ class Entity:
     speakers: tuple[str, ...]
     chunk_ids: tuple[str, ...]
     doc_ids: tuple[str, ...]
+    # One part per report that presents the entity, in document order.
+    parts: tuple[ReportPart, ...] = ()
+
+    def part(self, doc_id: str) -> ReportPart | None:
+        """What one report says about the entity (None: the report does not present it)."""
+        return next((p for p in self.parts if p.doc_id == doc_id), None)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -60,8 +99,20 @@ class Entity:
         'ヒアリング調査のコラム（市、中国地方、小都市）'
         """
         facts = [x for x in (self.body, self.region, self.size) if x]
-        what = "ヒアリング調査のコラム" if self.kind == "column" else "第2章のアクション事例"
+        if self.parts:
+            what = self.parts[0].describe(self.kind)
+        else:
+            what = "ヒアリング調査のコラム" if self.kind == "column" else "第2章のアクション事例"
         return f"{what}（{'、'.join(facts)}）" if facts else what
+
+
+def section_key(chunk: Chunk) -> tuple[str, str]:
+    """A section as one report numbers it: two reports' "2-1" are two sections.
+
+    >>> section_key(Chunk("c", "d", "t", "x", (6,), section="2-1"))
+    ('d', '2-1')
+    """
+    return chunk.doc_id, chunk.section
 
 
 def entity_key(chunk: Chunk) -> str:
@@ -83,12 +134,30 @@ class Catalogue:
 
     entities: tuple[Entity, ...]
 
+    def __post_init__(self) -> None:
+        by_chunk = {cid: e for e in self.entities for cid in e.chunk_ids}
+        object.__setattr__(self, "_by_chunk", by_chunk)
+
     def get(self, key: str) -> Entity | None:
         return next((e for e in self.entities if e.key == key), None)
 
     def of_chunk(self, chunk: Chunk) -> Entity | None:
+        """The entity a passage belongs to (by its id, so another report's A市 is its own)."""
+        found = self._by_chunk.get(chunk.chunk_id)  # type: ignore[attr-defined]
+        if found is not None:
+            return found
         key = entity_key(chunk)
         return self.get(key) if key else None
+
+    @property
+    def doc_ids(self) -> tuple[str, ...]:
+        """The reports that present at least one entity, in document order."""
+        return tuple(dict.fromkeys(d for e in self.entities for d in e.doc_ids))
+
+    def of_report(self, doc_id: str) -> list[Entity]:
+        """The entities one report presents, in the order it presents them."""
+        found = [(e.part(doc_id), e) for e in self.entities]
+        return [e for p, e in found if p is not None]
 
     def find(self, text: str) -> list[Entity]:
         """Entities a text names, in the order they appear (longest name wins at a position)."""
@@ -138,37 +207,67 @@ def build_catalogue(chunks: Iterable[Chunk]) -> Catalogue:
     >>> cat.entities[1].label
     'コラム１：A市（中国地方、小都市）'
     """
-    groups: dict[str, list[Chunk]] = {}
+    groups: dict[tuple[str, str], list[Chunk]] = {}
     for c in chunks:
         key = entity_key(c)
         if key:
-            groups.setdefault(key, []).append(c)
+            # A named body is one entity over every report; an anonymised column city is one
+            # report's own.
+            scope = c.doc_id if not c.municipality else ""
+            groups.setdefault((key, scope), []).append(c)
+    taken = {key for key, scope in groups if not scope}
     entities = []
-    for key, cs in groups.items():
-        first = cs[0]
-        kind = "case" if first.municipality else "column"
-        cases = tuple(dict.fromkeys((c.case if kind == "case" else c.column) for c in cs))
-        region = next((c.region for c in cs if c.region), "")
-        size = next((c.city_size for c in cs if c.city_size), "")
-        if kind == "column":
-            place = "、".join(x for x in (region, size) if x)
-            label = f"{cases[0]}：{key}" + (f"（{place}）" if place else "")
-        else:
-            label = key
-        entities.append(Entity(
-            key=key, kind=kind, label=label, body=body_kind(key), region=region, size=size,
-            points=tuple(sorted({c.point for c in cs if c.point})),
-            sections=tuple(dict.fromkeys(c.section for c in cs if c.section)),
-            cases=cases,
-            headings=tuple(dict.fromkeys(h for c in cs for h in _headings(c))),
-            pages=tuple(sorted({p for c in cs for p in c.pages})),
-            sources=tuple(dict.fromkeys((c.source_report, c.source_page) for c in cs
-                                        if c.source_report)),
-            speakers=tuple(dict.fromkeys(s for c in cs for s in c.speakers)),
-            chunk_ids=tuple(c.chunk_id for c in cs),
-            doc_ids=tuple(dict.fromkeys(c.doc_id for c in cs)),
-        ))
+    for (key, scope), cs in groups.items():
+        if scope and key in taken:  # another report's A市: named with its report
+            key = f"{key}（{cs[0].doc_title}）"
+        taken.add(key)
+        entities.append(_entity_of(key, cs))
     return Catalogue(tuple(entities))
+
+
+def _entity_of(key: str, cs: list[Chunk]) -> Entity:
+    first = cs[0]
+    kind = "case" if first.municipality else "column"
+    cases = tuple(dict.fromkeys((c.case if kind == "case" else c.column) for c in cs))
+    region = next((c.region for c in cs if c.region), "")
+    size = next((c.city_size for c in cs if c.city_size), "")
+    if kind == "column":
+        place = "、".join(x for x in (region, size) if x)
+        label = f"{cases[0]}：{_PART_MARK.sub('', first.column_city) or key}" + \
+            (f"（{place}）" if place else "")
+    else:
+        label = key
+    by_doc: dict[str, list[Chunk]] = {}
+    for c in cs:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    parts = tuple(_part(doc_cs, kind) for doc_cs in by_doc.values())
+    return Entity(
+        key=key, kind=kind, label=label, body=body_kind(key), region=region, size=size,
+        points=tuple(sorted({c.point for c in cs if c.point})),
+        sections=parts[0].sections,
+        cases=cases,
+        headings=tuple(dict.fromkeys(h for c in cs for h in _headings(c))),
+        pages=parts[0].pages,
+        sources=tuple(dict.fromkeys((c.source_report, c.source_page) for c in cs
+                                    if c.source_report)),
+        speakers=tuple(dict.fromkeys(s for c in cs for s in c.speakers)),
+        chunk_ids=tuple(c.chunk_id for c in cs),
+        doc_ids=tuple(by_doc),
+        parts=parts,
+    )
+
+
+def _part(cs: list[Chunk], kind: str) -> ReportPart:
+    first = cs[0]
+    return ReportPart(
+        doc_id=first.doc_id, doc_title=first.doc_title, chapter=first.chapter,
+        sections=tuple(dict.fromkeys(c.section for c in cs if c.section)),
+        cases=tuple(dict.fromkeys((c.case if kind == "case" else c.column) for c in cs)),
+        headings=tuple(dict.fromkeys(h for c in cs for h in _headings(c))),
+        pages=tuple(sorted({p for c in cs for p in c.pages})),
+        chunk_ids=tuple(c.chunk_id for c in cs),
+        points=tuple(sorted({c.point for c in cs if c.point})),
+    )
 
 
 def _headings(chunk: Chunk) -> list[str]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from tsunagari.answering.retrieve import Retriever
 from tsunagari.answering.sentences import Quote, best_quotes, citations_for, quotable
+from tsunagari.chunking import registry
 from tsunagari.domain import POINT_MARKS, POINTS
 from tsunagari.indexing.catalogue import Entity
 from tsunagari.playbook.profile import Profile
@@ -169,9 +170,7 @@ def _cases(retriever: Retriever, profile: Profile, point: int,
     mark = POINT_MARKS[point - 1]
     scored = []
     for order, entity in enumerate(retriever.catalogue.entities):
-        if point not in entity.points:
-            continue
-        chunks = [c for c in retriever.entity_chunks(entity) if c.point == point]
+        chunks = [c for c in retriever.entity_chunks(entity) if point_of(c) == point]
         if not chunks:
             continue
         rel = max(relevance[retriever.by_id[c.chunk_id]] for c in chunks) if len(relevance) else 0
@@ -203,6 +202,27 @@ def _cases(retriever: Retriever, profile: Profile, point: int,
         picked.append((entity, heading, quotes[0],
                        reasons or (f"ポイント{mark}の事例",), similar))
     return picked, notes
+
+
+def point_of(chunk: Chunk) -> int | None:
+    """The point a case passage is under: its own, or — for a case of a report without
+    points — the point whose words its text uses (the rule that gives the first report's
+    interview topics theirs), its heading line left out (「【今後の課題】」 is no 課題の議論).
+
+    >>> point_of(Chunk("c", "d", "t", "【取組の経緯】\\n庁内の関係課による勉強会を開いた。", (3,),
+    ...                municipality="上越市"))
+    1
+    >>> point_of(Chunk("c", "d", "t", "【今後の課題】\\n連携が限られがちである。", (3,),
+    ...                municipality="上越市", heading="【今後の課題】"))
+    """
+    if chunk.point or not chunk.municipality:
+        return chunk.point
+    pointed = registry.profile_with_points()
+    if pointed is None:
+        return None
+    lines = chunk.text.split("\n")
+    body = "\n".join(lines[1:] if lines and lines[0] == chunk.heading else lines)
+    return pointed.infer_point(body)
 
 
 def _similarity(entity: Entity, profile: Profile, text: str) -> tuple[int, list[str]]:
