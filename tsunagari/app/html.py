@@ -41,6 +41,7 @@ CSS = """
 .tg-answer table.tg-table th,.tg-answer table.tg-table td{border:1px solid rgba(128,128,128,.45);
  padding:.3rem .5rem;vertical-align:top;text-align:left}
 .tg-answer table.tg-table th{background:rgba(128,128,128,.12)}
+.tg-answer table.tg-table td:first-child,.tg-answer table.tg-table td:last-child{white-space:nowrap}
 mark.tg-hl{background:#ffe08a;color:inherit;padding:0 .1em;border-radius:.2em}
 </style>
 """
