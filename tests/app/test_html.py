@@ -94,3 +94,28 @@ def test_md_escape_neutralises_markdown_from_file_names_and_notices():
             assert syntax not in out, (evil, out)
         assert not re.search(r"(?<!\\)[<>`$*_\[\]()!#|~]", out), out  # every one escaped
         assert not out.startswith(("#", "-", "1.")), out
+
+
+def test_answer_table_renders_as_html_table_with_escaped_cells_and_links():
+    body = ("仙台市と北九州市の取り組みを、資料の記述で並べます。\n\n"
+            "| 事例 | 資料の記述 | 本資料のページ |\n|---|---|---|\n"
+            "| 仙台市 | 情報交換会を<script>alert(1)</script>開催した。[1] | p.6 |\n"
+            "| **北九州市** | 会議（8局12課）を発足した。[2][9] | p.6、7 |")
+    out = html.answer_html(body, "t1", [1, 2])
+    assert "| ---" not in out and "|---|" not in out
+    assert out.count("<table") == 1 and out.count("<tr>") == 3
+    assert re.findall(r"<th>(.*?)</th>", out) == ["事例", "資料の記述", "本資料のページ"]
+    cells = re.findall(r"<td>(.*?)</td>", out)
+    assert len(cells) == 6 and cells[0] == "仙台市" and cells[2] == "p.6"
+    # Report text in a cell is escaped; [n] of a known citation is a link to its card.
+    assert "<script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in cells[1]
+    assert '<a class="tg-ref" href="#src-t1-1"' in cells[1]
+    assert cells[3] == "<strong>北九州市</strong>"
+    assert 'href="#src-t1-2"' in cells[4] and "[9]" in cells[4] and "src-t1-9" not in cells[4]
+    # The lead sentence stays a paragraph before the table.
+    assert out.index("<p>仙台市と北九州市") < out.index("<table")
+
+
+def test_pipe_lines_without_separator_stay_text():
+    out = html.answer_html("| 事例 | 記述 |\n本文", "t1", [])
+    assert "<table" not in out and "| 事例 | 記述 |" in out

@@ -252,3 +252,35 @@ def test_answer_pass_requires_evidence_outside_cases_too():
           "min_cases": 0, "evidence_by_case": ev}
     assert answer_passes(passages=["調査期間 令和6年10月上旬〜令和7年1月下旬"], **kw)
     assert not answer_passes(passages=["調査期間"], **kw)
+
+
+def test_case_precision_counts_distinct_cases_and_skips_uncased_citations():
+    from tsunagari.evaluation.metrics import case_precision
+
+    # 11 cases cited where 3 qualify (the failure the issue describes): 3/11.
+    cited = ["富山県", "埼玉県", "岐阜県", "仙台市", "北九州市", "江東区", "徳島市", "枚方市",
+             "名張市", "市原市", "A市"]
+    assert case_precision(cited, ["富山県", "埼玉県", "岐阜県"]) == 3 / 11
+    # A case cited twice, column parts and alias spellings count once.
+    assert case_precision(["C市①", "C市②", "牧方市", "牧方市"], ["C市", "枚方市"]) == 1.0
+    assert case_precision(["C市①", "北海道"], ["C市"]) == 0.5
+    # Passages outside any case (chapter 1, the summary) are not list entries.
+    assert case_precision(["", "仙台市", ""], ["仙台市"]) == 1.0
+    # Nothing cited (declined): no list to judge.
+    assert case_precision([], ["仙台市"]) is None
+    assert case_precision([""], ["仙台市"]) is None
+    # Expected cases that are not cited do not lower precision (that is completeness).
+    assert case_precision(["仙台市"], ["仙台市", "北海道", "座間市"]) == 1.0
+
+
+def test_hub_passages_and_share():
+    from tsunagari.evaluation.metrics import hub_passages, hub_share
+
+    answers = [["c2-7", "a"], ["c2-7"], ["b", "c2-7", "c2-7"], ["b"], [], [""]]
+    assert hub_passages(answers) == [("c2-7", 3), ("b", 2), ("a", 1)]
+    # 4 answers cite something; 3 of them cite the most-cited passage.
+    assert hub_share(answers) == 3 / 4
+    # Every answer citing a different passage: the hub is cited by one answer of four.
+    assert hub_share([["a"], ["b"], ["c"], ["d"]]) == 0.25
+    assert hub_share([]) is None and hub_share([[], [""]]) is None
+    assert hub_passages([]) == []

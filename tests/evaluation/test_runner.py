@@ -242,3 +242,64 @@ def test_corpus_extra_copies_the_corpus_and_the_report_into_scratch(tmp_path):
         [*(p.name for p in CORPUS.iterdir()), extra.name])
     assert not (tmp_path / "mine").exists()  # the maintainer's index is not touched
     assert main(["--corpus-extra", str(tmp_path / "nothing.pdf")]) == 2
+
+
+def _hub_cite(case: str, chunk_id: str, passage: str = "", column_city: str = "") -> dict:
+    return dict(_cite(case, passage or chunk_id, column_city), chunk_id=chunk_id, page=13)
+
+
+def test_list_case_precision_per_item_and_aggregate():
+    enum = TYPED[0]
+    # Two expected cases and two that do not belong (C市, 埼玉県): precision 2/4.
+    row = {"citations": [_hub_cite("北九州市", "k5", "会長や座長を置かないことでフラットな横の関係"),
+                         _hub_cite("生駒市", "i5", "行政が徒に射程範囲を狭めないよう"),
+                         _hub_cite("C市", "c2", column_city="C市②"),
+                         _hub_cite("C市", "c1", column_city="C市①"),
+                         _hub_cite("埼玉県", "s2")],
+           "retrieved": [], "abstained": False, "latency_ms": 5.0}
+    s = runner.score_item(enum, row)
+    assert s["case_precision"] == 0.5 and s["extra_cases"] == ["C市", "埼玉県"]
+    exact = runner.score_item(enum, dict(row, citations=row["citations"][:2]))
+    assert exact["case_precision"] == 1.0
+    declined = runner.score_item(enum, {"citations": [], "abstained": True, "latency_ms": 1.0})
+    assert declined["case_precision"] is None
+    oos = runner.score_item(TYPED[1], {"citations": [], "abstained": True, "latency_ms": 1.0})
+    assert "case_precision" not in oos
+    neg = dict(enum, id="t-neg", type="negation")
+    agg = runner.aggregate([s, exact, declined, oos, runner.score_item(neg, row)])
+    # Enumerate answers that list cases: (0.5 + 1.0) / 2; the declined one has no list.
+    assert agg["case_precision"] == 0.75 and agg["case_precision/enumerate"] == 0.75
+    assert agg["case_precision/negation"] == 0.5
+    assert "case_precision/outofscope" not in agg
+    assert agg["answerable_declined"] == 1
+
+
+def test_hub_share_over_all_answers_and_top_passages():
+    hub = "chunk-c2-naka"
+    text = "直観的にこの人と今仲良くしないとだめだと思った場合は"
+
+    def c2(cid=hub):
+        return _hub_cite("C市", cid, text, column_city="C市②")
+
+    rows = [{"citations": [c2(), _hub_cite("仙台市", "s1")]},
+            {"citations": [c2()]},
+            {"citations": [_hub_cite("北海道", "h4")]},
+            {"citations": [c2(), c2()]},  # cited twice in one answer: counts once
+            {"citations": [], "abstained": True}]
+    scores = [runner.score_item(ITEMS[i % 2], dict(r, latency_ms=1.0)) for i, r in enumerate(rows)]
+    agg = runner.aggregate(scores)
+    assert agg["hub_share"] == 3 / 4  # 4 answers cite something, 3 cite the hub
+    top = agg["hub_top"]
+    assert [(h["passage"], h["answers"]) for h in top] == [(hub, 3), ("h4", 1), ("s1", 1)]
+    assert top[0]["share"] == 0.75
+    assert top[0]["label"].startswith("C市② p.13") and text[:12] in top[0]["label"]
+
+
+def test_check_guards_hub_share_as_lower_is_better():
+    base = {"hub_share": 0.20, "case_precision": 0.80, "hub_top": [{"passage": "x"}]}
+    assert runner.check({"hub_share": 0.10, "case_precision": 0.81}, base, 0.02) == []
+    fails = runner.check({"hub_share": 0.25, "case_precision": 0.70}, base, 0.02)
+    assert [f.split(":")[0] for f in fails] == ["hub_share", "case_precision"]
+    assert "> baseline" in fails[0]
+    # Dropping the metric from the run fails like any guarded key.
+    assert runner.check({"case_precision": 0.8}, base, 0.02) == ["hub_share: missing (baseline 0.200)"]

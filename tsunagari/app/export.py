@@ -24,6 +24,7 @@ from typing import Any
 
 from tsunagari.answering.citations import footnote
 from tsunagari.app.html import md_escape
+from tsunagari.app.mdtable import Table, blocks
 from tsunagari.types import Citation
 
 TITLE = "つながり 相談メモ"
@@ -57,16 +58,37 @@ def _inline_md(text: str, q: int, cits: dict[int, Citation]) -> str:
     return "".join(out)
 
 
+def _table_md(table: Table, q: int, cits: dict[int, Citation]) -> list[str]:
+    """A table in Markdown: the |-structure kept, each cell escaped like a line (a pipe inside a
+    cell becomes \\|), [n] → footnote refs.
+
+    >>> print("\\n".join(_table_md(Table(("事例", "記述"), (("A|B", "*会議*[1]"),)), 1, {})))
+    | 事例 | 記述 |
+    |---|---|
+    | A\\|B | \\*会議\\*\\[1\\] |
+    """
+    def row(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(_inline_md(c, q, cits) for c in cells) + " |"
+
+    return [row(table.header), "|" + "---|" * len(table.header)] + [row(r) for r in table.rows]
+
+
 def _body_md(body: str, q: int, cits: dict[int, Citation]) -> str:
-    """An answer body in the small Markdown subset answers use (paragraphs, - bullets, bold)."""
-    lines = []
-    for line in body.strip().splitlines():
-        bullet = _BULLET.match(line)
+    """An answer body in the small Markdown subset answers use (paragraphs, - bullets, bold,
+    tables); a table gets a blank line before and after it so every viewer sees a table."""
+    lines: list[str] = []
+    for block in blocks(body.strip()):
+        if isinstance(block, Table):
+            if lines and lines[-1]:
+                lines.append("")
+            lines += _table_md(block, q, cits) + [""]
+            continue
+        bullet = _BULLET.match(block)
         if bullet:
-            lines.append("- " + _inline_md(line[bullet.end():], q, cits))
-        else:
-            lines.append(_inline_md(line, q, cits))
-    return "\n".join(lines)
+            lines.append("- " + _inline_md(block[bullet.end():], q, cits))
+        elif block.strip() or (lines and lines[-1]):
+            lines.append(_inline_md(block, q, cits))
+    return "\n".join(lines).rstrip("\n")
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -265,6 +287,21 @@ def add_inline(paragraph: Any, text: str, notes: Footnotes | None,
     return used
 
 
+def add_table(doc: Any, table: Table, notes: Footnotes | None, cits: dict[int, Citation],
+              seen: dict[int, int]) -> Any:
+    """A real Word table (grid style, bold header row); [n] in a cell become footnotes."""
+    grid = doc.add_table(rows=1 + len(table.rows), cols=len(table.header))
+    grid.style = "Table Grid"
+    for r, cells in enumerate((table.header, *table.rows)):
+        for c, text in enumerate(cells):
+            paragraph = grid.cell(r, c).paragraphs[0]
+            add_inline(paragraph, text, notes, cits, seen)
+            if r == 0:
+                for run in paragraph.runs:
+                    run.bold = True
+    return grid
+
+
 def new_document() -> tuple[Any, Footnotes]:
     """A Word document set up for Japanese memos (font, footnote style) and its footnotes part."""
     from docx import Document
@@ -301,8 +338,11 @@ def conversation_docx(messages: Sequence[dict[str, Any]], created: str | None = 
         body = _text(msg).strip()
         doc.add_heading("回答", level=2)
         seen: dict[int, int] = {}
-        for line in body.splitlines():
-            line = line.rstrip()
+        for block in blocks(body):
+            if isinstance(block, Table):
+                add_table(doc, block, notes, cits, seen)
+                continue
+            line = block.rstrip()
             if not line.strip():
                 continue
             if _BULLET.match(line):

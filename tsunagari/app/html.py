@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 from tsunagari.answering import citations
+from tsunagari.app.mdtable import Table, blocks
 from tsunagari.domain import POINT_MARKS, POINTS
 from tsunagari.japanese import split_sentences
 from tsunagari.types import Chunk, Citation
@@ -36,6 +37,11 @@ CSS = """
  font-size:.95rem;white-space:pre-wrap}
 .tg-full{white-space:pre-wrap;font-size:.92rem;line-height:1.7}
 .tg-answer a.tg-ref{text-decoration:none;font-weight:600}
+.tg-answer table.tg-table{border-collapse:collapse;margin:.4rem 0;font-size:.95rem}
+.tg-answer table.tg-table th,.tg-answer table.tg-table td{border:1px solid rgba(128,128,128,.45);
+ padding:.3rem .5rem;vertical-align:top;text-align:left}
+.tg-answer table.tg-table th{background:rgba(128,128,128,.12)}
+.tg-answer table.tg-table td:first-child,.tg-answer table.tg-table td:last-child{white-space:nowrap}
 mark.tg-hl{background:#ffe08a;color:inherit;padding:0 .1em;border-radius:.2em}
 </style>
 """
@@ -168,34 +174,56 @@ def _inline(text: str, turn: str, known: set[int]) -> str:
     return _REF.sub(ref, s)
 
 
+def table_html(table: Table, turn: str, known: set[int]) -> str:
+    """An HTML table; each cell is escaped text with **bold** and [n] links (like a line).
+
+    >>> print(table_html(Table(("事例", "記述"), (("<b>仙台市</b>", "会議[1]"),)), "t1", {1}))
+    <table class="tg-table"><thead><tr><th>事例</th><th>記述</th></tr></thead><tbody><tr><td>&lt;b&gt;仙台市&lt;/b&gt;</td><td>会議<a class="tg-ref" href="#src-t1-1" title="出典 [1] を表示">[1]</a></td></tr></tbody></table>
+    """
+    head = "".join(f"<th>{_inline(c, turn, known)}</th>" for c in table.header)
+    body = "".join("<tr>" + "".join(f"<td>{_inline(c, turn, known)}</td>" for c in row) + "</tr>"
+                   for row in table.rows)
+    return (f'<table class="tg-table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
 def answer_html(body_md: str, turn: str, citation_numbers: Iterable[int]) -> str:
     """Safe HTML for an answer body written in a small Markdown subset.
 
-    Paragraphs, `- ` bullets and `**bold**` are kept; everything else is escaped text, so quoted
-    report text cannot inject HTML. `[n]` markers link to the source cards (`#src-<turn>-<n>`).
+    Paragraphs, `- ` bullets, `**bold**` and tables (`| a | b |` rows under a `|---|` separator)
+    are kept; everything else is escaped text, so quoted report text cannot inject HTML. `[n]`
+    markers link to the source cards (`#src-<turn>-<n>`).
 
     >>> print(answer_html("資料では次の記述があります。\\n\\n**仙台市**\\n- 会議<script>[1]", "t1", [1]))
     <div class="tg-answer"><p>資料では次の記述があります。</p>
     <p><strong>仙台市</strong></p>
     <ul><li>会議&lt;script&gt;<a class="tg-ref" href="#src-t1-1" title="出典 [1] を表示">[1]</a></li></ul></div>
+    >>> print(answer_html("並べます。\\n\\n| 事例 | 記述 |\\n|---|---|\\n| 仙台市 | 会議 |", "t1", []))
+    <div class="tg-answer"><p>並べます。</p>
+    <table class="tg-table"><thead><tr><th>事例</th><th>記述</th></tr></thead><tbody><tr><td>仙台市</td><td>会議</td></tr></tbody></table></div>
     """
     known = set(citation_numbers)
-    blocks: list[str] = []
+    out: list[str] = []
     items: list[str] = []
     para: list[str] = []
 
     def flush_para() -> None:
         if para:
-            blocks.append("<p>" + "<br>".join(para) + "</p>")
+            out.append("<p>" + "<br>".join(para) + "</p>")
             para.clear()
 
     def flush_items() -> None:
         if items:
-            blocks.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+            out.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
             items.clear()
 
-    for raw in body_md.splitlines():
-        line = raw.strip()
+    for block in blocks(body_md):
+        if isinstance(block, Table):
+            flush_para()
+            flush_items()
+            out.append(table_html(block, turn, known))
+            continue
+        line = block.strip()
         if not line:
             flush_para()
             flush_items()
@@ -212,7 +240,7 @@ def answer_html(body_md: str, turn: str, citation_numbers: Iterable[int]) -> str
                 flush_para()
     flush_para()
     flush_items()
-    return '<div class="tg-answer">' + "\n".join(blocks) + "</div>"
+    return '<div class="tg-answer">' + "\n".join(out) + "</div>"
 
 
 def stream_pieces(text: str) -> Iterator[str]:

@@ -166,6 +166,9 @@ METRIC_LABELS = {
     "typed_items": "種類別に評価した質問の数",
     "answer_pass": "回答の合格率",
     "case_completeness": "事例の充足率（必要な事例を引用した割合）",
+    "case_precision": "列挙の事例の適合率（引用した事例のうち期待事例の割合）",
+    "answerable_declined": "答えられる質問を辞退した数（種類つきの問）",
+    "hub_share": "最も多く引用された箇所を引用した回答の割合（低いほどよい）",
 }
 # Per-type keys "<metric>/<type>" (e.g. "answer_pass/enumerate"): the metric's name, then the
 # question type's Japanese name in brackets.
@@ -174,6 +177,7 @@ PER_TYPE_LABELS = {
     "answer_pass": "回答の合格率",
     "case_completeness": "事例の充足率",
     "declined": "辞退した割合",
+    "case_precision": "事例の適合率",
 }
 NOT_RUN_LABEL = "未実施（LLM 未設定）"
 PLOT_CAPTIONS = {
@@ -254,13 +258,17 @@ def metrics_table(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     [{'指標': '検索の再現率@5', 'tsunagari（既定）': '0.912', 'キーワード検索のみ': '0.800'},
      {'指標': '回答の忠実性（LLM 判定）', 'tsunagari（既定）': '未実施（LLM 未設定）',
       'キーワード検索のみ': None}]
+    >>> metrics_table({"tsunagari": {"hub_share": 0.25, "hub_top": [{"passage": "c1"}]}})
+    [{'指標': '最も多く引用された箇所を引用した回答の割合（低いほどよい）', 'tsunagari（既定）': '0.250'}]
     >>> metrics_table({"recall@5": 0.5})
     [{'指標': '検索の再現率@5', '値': '0.500'}]
     """
     systems = {k: v for k, v in metrics.items() if isinstance(v, dict)}
     if not systems:
         return [{"指標": metric_label(k), "値": _cell(v)} for k, v in metrics.items()]
-    names = list(dict.fromkeys(m for v in systems.values() for m in v))
+    # Lists (e.g. "hub_top", the most-cited passages) are shown in the report, not as a cell.
+    names = list(dict.fromkeys(m for v in systems.values() for m, x in v.items()
+                               if not isinstance(x, list | dict)))
     rows = []
     for name in names:
         row: dict[str, Any] = {"指標": metric_label(name)}

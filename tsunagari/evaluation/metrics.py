@@ -13,7 +13,10 @@ _WHITESPACE = re.compile(r"\s+")
 # Question types of the eval set's typed items and their Japanese names, in report order.
 TYPE_LABELS = {"enumerate": "列挙", "compare": "比較", "profile": "概要", "paraphrase": "言い換え",
                "negation": "否定・対比", "followup": "続きの質問", "fact": "事実",
-               "outofscope": "資料の範囲外", "table": "表", "crossreport": "報告書の横断"}
+               "why": "理由", "overview": "資料全体", "premise": "誤った前提",
+               "table": "表", "crossreport": "報告書の横断", "outofscope": "資料の範囲外"}
+# Types whose answers are lists of cases: their case precision is reported ("list answers").
+LIST_TYPES = ("enumerate", "negation")
 # The part mark of a column city split over several columns (C市① and C市② are one case, C市).
 _PART_MARK = re.compile(r"[①-⑳]+$")
 
@@ -201,6 +204,59 @@ def case_completeness(cited_cases: Iterable[str], expected_cases: Iterable[str],
     cited = {case_label(c) for c in cited_cases}
     hits = {case_label(e) for e in expected_cases} & cited
     return min(len(hits) / min_cases, 1.0)
+
+
+def case_precision(cited_cases: Iterable[str], expected_cases: Iterable[str]) -> float | None:
+    """Of the distinct cases an answer cites, the share that are expected; None when it cites
+    no case (a declined answer, or one citing only passages outside any case).
+
+    Citations of one case count once (C市① and C市② are C市; 牧方市 is 枚方市).
+
+    >>> case_precision(["仙台市", "仙台市", "C市①", "大阪府", ""], ["仙台市", "C市"])
+    0.6666666666666666
+    >>> case_precision(["牧方市"], ["枚方市"])
+    1.0
+    >>> case_precision(["", ""], ["仙台市"]) is None
+    True
+    """
+    cited = {case_label(c) for c in cited_cases} - {""}
+    if not cited:
+        return None
+    expected = {case_label(e) for e in expected_cases}
+    return len(cited & expected) / len(cited)
+
+
+def hub_passages(cited_per_answer: Iterable[Iterable[str]]) -> list[tuple[str, int]]:
+    """Passages by the number of answers citing them, most cited first (ties by id).
+
+    Each answer counts a passage once however often it cites it; empty ids are skipped.
+
+    >>> hub_passages([["a", "b", "a"], ["a"], ["c", ""], []])
+    [('a', 2), ('b', 1), ('c', 1)]
+    """
+    counts: dict[str, int] = {}
+    for ids in cited_per_answer:
+        for pid in {i for i in ids if i}:
+            counts[pid] = counts.get(pid, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def hub_share(cited_per_answer: Sequence[Sequence[str]]) -> float | None:
+    """Share of the answers citing anything that cite the single most-cited passage.
+
+    A passage that many unrelated answers cite is a "hub"; lower is better. None when no
+    answer cites a passage.
+
+    >>> hub_share([["a", "b"], ["a"], ["c"], []])
+    0.6666666666666666
+    >>> hub_share([[], []]) is None
+    True
+    """
+    citing = [ids for ids in cited_per_answer if any(ids)]
+    hubs = hub_passages(citing)
+    if not hubs:
+        return None
+    return hubs[0][1] / len(citing)
 
 
 def evidenced_cases(passages: Sequence[str], evidence_by_case: Mapping[str, Sequence[str]]

@@ -16,7 +16,11 @@ KS = (1, 3, 5, 10)
 # A per-type key such as "answer_pass/enumerate" is guarded when its name before "/" is.
 GUARDED = ("recall@5", "mrr@10", "ndcg@10", "cited_page_accuracy", "citation_precision",
            "keyword_coverage", "abstention_recall", "answerable_answered",
-           "answer_pass", "case_completeness")
+           "answer_pass", "case_completeness", "case_precision", "hub_share")
+# Guarded metrics where lower is better: a rise larger than the tolerance fails.
+LOWER_IS_BETTER = ("hub_share",)
+# How many of the most-cited passages the report and metrics.json list.
+HUB_TOP = 5
 NOT_RUN = "not run"
 NDCG_NOTE = ("recall@k・mrr@10 は正解箇所の根拠の文字列を含む検索結果で判定します。"
              "ndcg@10 は ranx で計算します（正解箇所ごとに、根拠を含む最初の検索結果を"
@@ -27,7 +31,11 @@ JUDGE_NOTE = ("faithfulness / answer_relevancy は LLM が設定されたとき�
 TYPED_NOTE = ("検索・引用・辞退の指標は type のない問（従来の評価セット）で、回答の合格率"
               "（answer_pass）と事例の充足率（case_completeness）は type つきの問で計算します。"
               "合格：辞退せず、必要な数（min_cases）の期待事例を引用し、そのうち min_cases 件の"
-              "事例で根拠文字列のどれかが引用箇所にあること（範囲外の問は辞退で合格）。")
+              "事例で根拠文字列のどれかが引用箇所にあること（範囲外の問は辞退で合格）。"
+              "事例の適合率（case_precision）は列挙の答え（enumerate、種類別には negation も）"
+              "が引用した事例のうち期待事例の割合です。")
+HUB_NOTE = ("hub_share：何か引用した回答のうち、最も多くの回答に引用された1つの箇所を引用している"
+            "回答の割合（全問、低いほどよい）。無関係な質問に同じ箇所が繰り返し引用されていないかを見ます。")
 # The eval set names a column source by its label; the case it belongs to is its city.
 COLUMN_CASES = {"コラム１": "A市", "コラム２": "B市", "コラム３-１": "C市", "コラム３-２": "C市"}
 
@@ -131,8 +139,19 @@ def _score_type(item: dict[str, Any], row: dict[str, Any], out: dict[str, Any]) 
         evidence_by_case=evidence) else 0.0
     # For the report: expected cases not cited, and cited ones without evidence in any passage.
     supported = m.evidenced_cases(passages, evidence)
+    if item["answerable"] and expected:
+        out["case_precision"] = m.case_precision(cases, expected)
+        out["extra_cases"] = sorted({c for c in cases if c not in expected})
     out["missing_cases"] = [c for c in expected if c not in cases]
     out["unsupported_cases"] = [c for c in expected if c in cases and c not in supported]
+
+
+def _passage_label(citation: dict[str, Any]) -> str:
+    """A short label of a cited passage: its case (or section) and its first characters."""
+    where = (citation.get("municipality") or citation.get("column_city")
+             or citation.get("column") or citation.get("section") or "")
+    text = m.normalize(citation.get("passage") or citation.get("text") or "")
+    return f"{where} p.{citation.get('page')} 「{text[:30]}…」"
 
 
 def _point(item: dict[str, Any]) -> str:
@@ -152,6 +171,9 @@ def score_item(item: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"id": item["id"], "answerable": item["answerable"],
                            "abstained": bool(row.get("abstained")), "point": _point(item),
                            "tags": item["tags"], "latency_ms": row.get("latency_ms")}
+    # Distinct cited passages (for the hub metric) and a short label of each for the report.
+    out["cited_passages"] = [p for p in dict.fromkeys(c.get("chunk_id") or "" for c in cits) if p]
+    out["cited_labels"] = {c["chunk_id"]: _passage_label(c) for c in cits if c.get("chunk_id")}
     if item["answerable"] and evidence:
         for k in KS:
             out[f"recall@{k}"] = m.recall_at_k(texts, evidence, k)
@@ -213,7 +235,22 @@ def aggregate(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
     agg["faithfulness"] = _nan_mean(s["faithfulness"] for s in judged) if judged else NOT_RUN
     agg["answer_relevancy"] = _nan_mean(s["relevancy"] for s in judged) if judged else NOT_RUN
     agg.update(type_metrics([s for s in scores if s.get("type")]))
+    agg.update(hub_metrics(scores))
     return agg
+
+
+def hub_metrics(scores: Sequence[dict[str, Any]], top: int = HUB_TOP) -> dict[str, Any]:
+    """Hub share over every answer of the run, and the most-cited passages ("hub_top":
+    passage id, number of answers citing it, share of the citing answers, label)."""
+    cited = [s.get("cited_passages", []) for s in scores]
+    citing = sum(1 for ids in cited if ids)
+    labels: dict[str, str] = {}
+    for s in scores:
+        labels.update(s.get("cited_labels", {}))
+    return {"hub_share": m.hub_share(cited),
+            "hub_top": [{"passage": pid, "answers": n, "share": n / citing,
+                         "label": labels.get(pid, "")}
+                        for pid, n in m.hub_passages(cited)[:top]]}
 
 
 def _types(scores: Sequence[dict[str, Any]]) -> list[str]:
@@ -231,13 +268,19 @@ def type_metrics(typed: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {"typed_items": len(typed),
                            "answer_pass": m.mean(s["answer_pass"] for s in typed),
-                           "case_completeness": m.mean(s["case_completeness"] for s in typed)}
+                           "case_completeness": m.mean(s["case_completeness"] for s in typed),
+                           "case_precision": m.mean(s.get("case_precision") for s in typed
+                                                    if s["type"] == "enumerate"),
+                           "answerable_declined": sum(1 for s in typed
+                                                      if s["answerable"] and s["abstained"])}
     for kind in _types(typed):
         group = [s for s in typed if s["type"] == kind]
         out[f"items/{kind}"] = len(group)
         out[f"answer_pass/{kind}"] = m.mean(s["answer_pass"] for s in group)
         out[f"case_completeness/{kind}"] = m.mean(s["case_completeness"] for s in group)
         out[f"declined/{kind}"] = m.mean(1.0 if s["abstained"] else 0.0 for s in group)
+        if kind in m.LIST_TYPES:
+            out[f"case_precision/{kind}"] = m.mean(s.get("case_precision") for s in group)
     return out
 
 
@@ -267,7 +310,8 @@ def write_report(out: Path, metrics: dict[str, dict[str, Any]], scores: dict[str
     the first system."""
     names = list(metrics)
     # Per-type keys ("answer_pass/enumerate", ...) are in the per-type tables below.
-    keys = [k for k in next(iter(metrics.values())) if k != "items" and "/" not in k]
+    keys = [k for k in next(iter(metrics.values()))
+            if k not in ("items", "hub_top") and "/" not in k]
     lines = [f"# 評価レポート（{qa_path.name}、{next(iter(metrics.values()))['items']} 問）", "",
              "| 指標 | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for key in keys:
@@ -279,6 +323,7 @@ def write_report(out: Path, metrics: dict[str, dict[str, Any]], scores: dict[str
     for p in points:
         lines.append(f"| {p} | " + " | ".join(_fmt(per[n].get(p)) for n in names) + " |")
     lines += _type_report(names, scores)
+    lines += _hub_report(names, metrics)
     first = names[0]
     misses = [s for s in scores[first]
               if not s.get("type") and s["answerable"] and (s.get("recall@5") or 0) < 1]
@@ -293,7 +338,13 @@ def write_report(out: Path, metrics: dict[str, dict[str, Any]], scores: dict[str
     lines += ["", f"## {first} の回答の不合格（type つきの問）", ""]
     lines += [f"- {s['id']}（{m.TYPE_LABELS.get(s['type'], s['type'])}）: "
               + _failure(s) for s in failed] or ["- なし"]
-    lines += ["", NDCG_NOTE, "", TYPED_NOTE, "", JUDGE_NOTE, ""]
+    extra = [s for s in scores[first] if s.get("type") in m.LIST_TYPES
+             and s.get("case_precision") is not None and s["case_precision"] < 1]
+    lines += ["", f"## {first} の列挙で期待外の事例を引用した問", ""]
+    lines += [f"- {s['id']}（{m.TYPE_LABELS.get(s['type'], s['type'])}）: "
+              f"事例の適合率={_fmt(s['case_precision'])} 期待外={'、'.join(s['extra_cases'])}"
+              for s in extra] or ["- なし"]
+    lines += ["", NDCG_NOTE, "", TYPED_NOTE, "", HUB_NOTE, "", JUDGE_NOTE, ""]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -320,17 +371,30 @@ def _type_report(names: list[str], scores: dict[str, list]) -> list[str]:
         if not typed:
             continue
         lines += ["", f"## 質問の種類別（{name}）", "",
-                  "| 種類 | 問数 | 回答の合格率 | 事例の充足率 | 辞退 | recall@5 | MRR@10 |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| 種類 | 問数 | 回答の合格率 | 事例の充足率 | 事例の適合率 | 辞退 | recall@5 | MRR@10 |",
+                  "|---|---|---|---|---|---|---|---|"]
         groups = [(f"{m.TYPE_LABELS.get(t, t)}（{t}）", [s for s in typed if s["type"] == t])
                   for t in _types(typed)] + [("全体", typed)]
         for label, group in groups:
             lines.append(
                 f"| {label} | {len(group)} | {_fmt(m.mean(s['answer_pass'] for s in group))} | "
                 f"{_fmt(m.mean(s['case_completeness'] for s in group))} | "
+                f"{_fmt(m.mean(s.get('case_precision') for s in group if s['type'] in m.LIST_TYPES))} | "
                 f"{sum(1 for s in group if s['abstained'])} | "
                 f"{_fmt(m.mean(s.get('recall@5') for s in group))} | "
                 f"{_fmt(m.mean(s.get('mrr@10') for s in group))} |")
+    return lines
+
+
+def _hub_report(names: list[str], metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """The most-cited passages of each system (hubs), with the share of answers citing them."""
+    lines: list[str] = []
+    for name in names:
+        hubs = metrics[name].get("hub_top") or []
+        lines += ["", f"## 引用が集中している箇所（{name}、hub_share={_fmt(metrics[name].get('hub_share'))}）",
+                  "", "| 箇所 | 引用した回答数 | 割合 |", "|---|---|---|"]
+        lines += [f"| {h['label'] or h['passage']} | {h['answers']} | {_fmt(h['share'])} |"
+                  for h in hubs] or ["| — | 0 | — |"]
     return lines
 
 
@@ -397,7 +461,12 @@ def check(metrics: dict[str, Any], baseline: dict[str, Any], tolerance: float) -
         if isinstance(base, int | float) and key not in metrics:
             failures.append(f"{key}: missing (baseline {base:.3f})")
             continue
-        if isinstance(base, int | float) and isinstance(now, int | float) and now < base - tolerance:
+        if not (isinstance(base, int | float) and isinstance(now, int | float)):
+            continue
+        if key.split("/", 1)[0] in LOWER_IS_BETTER:
+            if now > base + tolerance:
+                failures.append(f"{key}: {now:.3f} > baseline {base:.3f} + {tolerance}")
+        elif now < base - tolerance:
             failures.append(f"{key}: {now:.3f} < baseline {base:.3f} - {tolerance}")
     return failures
 
@@ -442,13 +511,33 @@ def run(qa_path: Path, out: Path, systems: list[str], k: int, settings,
 
 
 def print_table(metrics: dict[str, dict[str, Any]], file=sys.stdout) -> None:
+    """The main metrics side by side, then per question type and the hub passages of each system."""
     keys = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "citation_precision",
             "cited_page_accuracy", "keyword_coverage", "case_coverage", "abstention_precision",
             "abstention_recall", "false_abstentions", "latency_p50_ms", "latency_p95_ms",
-            "answer_pass", "case_completeness"]
+            "answer_pass", "case_completeness", "case_precision", "answerable_declined",
+            "hub_share"]
     first = next(iter(metrics.values()), {})
     keys += [k for k in first if k.startswith("answer_pass/")]
     print("metric".ljust(22) + "".join(n.rjust(11) for n in metrics), file=file)
     for key in keys:
         print(key.ljust(22) + "".join(_fmt(metrics[n].get(key)).rjust(11) for n in metrics),
               file=file)
+    for name, agg in metrics.items():
+        kinds = [k.split("/", 1)[1] for k in agg if k.startswith("items/")]
+        if not kinds:
+            continue
+        print(f"\n[{name}] type        items  answer_pass  completeness  precision  declined",
+              file=file)
+        rows = [(k, agg.get(f"items/{k}"), agg.get(f"answer_pass/{k}"),
+                 agg.get(f"case_completeness/{k}"), agg.get(f"case_precision/{k}"),
+                 agg.get(f"declined/{k}")) for k in kinds]
+        rows.append(("all", agg.get("typed_items"), agg.get("answer_pass"),
+                     agg.get("case_completeness"), agg.get("case_precision"), None))
+        for kind, n, ap, cc, cp, dec in rows:
+            print(f"{kind:<18}{_fmt(n):>7}{_fmt(ap):>13}{_fmt(cc):>14}{_fmt(cp):>11}"
+                  f"{_fmt(dec):>10}", file=file)
+        print(f"answerable items declined: {_fmt(agg.get('answerable_declined'))}", file=file)
+        for h in agg.get("hub_top") or []:
+            print(f"hub {h['answers']:>4} answers ({_fmt(h['share'])}): {h['label'] or h['passage']}",
+                  file=file)
