@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from tsunagari.answering.extractive import ExtractiveAnswerer
 from tsunagari.answering.retrieve import Retriever
 from tsunagari.config import Settings
-from tsunagari.errors import IndexMissingError, TsunagariError
+from tsunagari.errors import (
+    ConfigError,
+    IndexDamagedError,
+    IndexMissingError,
+    TsunagariError,
+    UntrustedStoreError,
+)
 from tsunagari.generation.answerer import GenerativeAnswerer
 from tsunagari.generation.chat_models import describe, make_chat_model
 from tsunagari.indexing import shared
 from tsunagari.indexing.embedders import EmbedderChoice, make_embedder
 from tsunagari.indexing.refresh import IngestReport, build_index
-from tsunagari.indexing.store import data_paths, manifest_stamp
-from tsunagari.types import Answerer
+from tsunagari.indexing.store import data_paths, manifest_stamp, read_manifest
+from tsunagari.indexing.vectors import down_notice
+from tsunagari.types import Answer, Answerer
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +42,40 @@ class Service:
 
     @property
     def notices(self) -> tuple[str, ...]:
-        return (self.choice.notice,) if self.choice.notice else ()
+        static = (self.choice.notice,) if self.choice.notice else ()
+        return static + live_notices(self.settings)
+
+
+def live_notices(settings: Settings) -> tuple[str, ...]:
+    """Server-mode notices that come and go while a service is open: the Chroma server cannot be
+    reached (keyword search over the local copy) or its store was refused (signature)."""
+    return tuple(n for n in (down_notice(settings), shared.refused_notice(settings)) if n)
+
+
+class FailSoftAnswerer:
+    """Adds the live notices to every answer (the inner answerer's notices are fixed when it
+    is opened, while the server may stop or come back at any time)."""
+
+    def __init__(self, inner: Answerer, settings: Settings) -> None:
+        self.inner = inner
+        self.settings = settings
+
+    def __getattr__(self, name: str):  # retriever, settings, ... of the inner answerer
+        return getattr(self.inner, name)
+
+    def _with_notices(self, answer: Answer) -> Answer:
+        extra = tuple(n for n in live_notices(self.settings) if n not in answer.notices)
+        return replace(answer, notices=answer.notices + extra) if extra else answer
+
+    def ask(self, question: str, history: Sequence[object] | None = None,
+            filters=None, k: int | None = None) -> Answer:
+        return self._with_notices(self.inner.ask(question, history=history, filters=filters,
+                                                 k=k))
+
+    def stream(self, question: str, history: Sequence[object] | None = None,
+               filters=None, k: int | None = None) -> Iterator[str | Answer]:
+        for item in self.inner.stream(question, history=history, filters=filters, k=k):
+            yield self._with_notices(item) if isinstance(item, Answer) else item
 
 
 def open_embedder(settings: Settings) -> EmbedderChoice:
@@ -47,7 +88,15 @@ def open_embedder(settings: Settings) -> EmbedderChoice:
 def sync_from_server(settings: Settings) -> shared.SyncResult:
     """Server mode: make the data dir hold the index published in Chroma (a no-op in embedded
     mode and where ingest runs). Raises IndexMissingError when neither has an index."""
-    result = shared.sync(settings)
+    try:
+        result = shared.sync(settings)
+    except (ConfigError, UntrustedStoreError, IndexDamagedError, OSError) as exc:
+        # Fail soft: a replica holding a whole local copy answers from it (keyword search
+        # while the server is unreachable; see `live_notices`) and tries the server again.
+        if not settings.chroma_host or read_manifest(settings) is None:
+            raise
+        log.warning("using the local copy of the index: %s", exc)
+        return shared.SyncResult("current")
     if result.state == "none" and settings.chroma_host and \
             not data_paths(settings)["chunks"].exists():
         raise IndexMissingError(
@@ -65,7 +114,10 @@ def open_service(settings: Settings, choice: EmbedderChoice | None = None) -> Se
     choice = choice or open_embedder(settings)
     retriever = Retriever.open(settings, choice.embedder)
     notices = (choice.notice,) if choice.notice else ()
-    service = Service(settings, choice, retriever, open_answerer(settings, retriever, notices))
+    answerer = open_answerer(settings, retriever, notices)
+    if settings.chroma_host:
+        answerer = FailSoftAnswerer(answerer, settings)
+    service = Service(settings, choice, retriever, answerer)
     warm_up(retriever)
     return service
 
