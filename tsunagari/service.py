@@ -47,8 +47,9 @@ class Service:
 
 
 def live_notices(settings: Settings) -> tuple[str, ...]:
-    """Server-mode notices that come and go while a service is open: the Chroma server cannot be
-    reached (keyword search over the local copy) or its store was refused (signature)."""
+    """Notices that come and go while a service is open: the vector store cannot be read (the
+    Chroma server is unreachable, or a full disk) so keyword search answers, or the server's
+    store was refused (signature)."""
     return tuple(n for n in (down_notice(settings), shared.refused_notice(settings)) if n)
 
 
@@ -114,9 +115,7 @@ def open_service(settings: Settings, choice: EmbedderChoice | None = None) -> Se
     choice = choice or open_embedder(settings)
     retriever = Retriever.open(settings, choice.embedder)
     notices = (choice.notice,) if choice.notice else ()
-    answerer = open_answerer(settings, retriever, notices)
-    if settings.chroma_host:
-        answerer = FailSoftAnswerer(answerer, settings)
+    answerer = FailSoftAnswerer(open_answerer(settings, retriever, notices), settings)
     service = Service(settings, choice, retriever, answerer)
     warm_up(retriever)
     return service
@@ -190,4 +189,56 @@ def ingest(settings: Settings, choice: EmbedderChoice | None = None, progress=No
     """
     choice = choice or open_embedder(settings)
     notices = (choice.notice,) if choice.notice else ()
-    return build_index(settings, choice.embedder, progress=progress, notices=notices, log=log)
+    try:
+        return build_index(settings, choice.embedder, progress=progress, notices=notices,
+                           log=log)
+    except OSError as exc:  # the data dir cannot be written: Japanese, details in the log
+        raise write_error(settings, exc) from exc
+    except TsunagariError:
+        raise
+    except Exception as exc:  # e.g. Chroma's "database or disk is full", a failed compaction
+        if "disk is full" in str(exc) or "readonly database" in str(exc) or \
+                not data_dir_writable(settings):
+            raise write_error(settings, exc) from exc
+        raise
+
+
+def data_dir_writable(settings: Settings, size: int = 256 * 1024) -> bool:
+    """Whether `size` bytes can be written in the data dir now (a probe file, removed)."""
+    import os
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(dir=data_paths(settings)["dir"], prefix=".probe-")
+    except OSError:
+        return False
+    try:
+        written = os.write(fd, b"\1" * size)  # a short write means the disk is full
+        os.fsync(fd)
+        return written == size
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+        os.unlink(name)
+
+
+def write_error(settings: Settings, exc: BaseException) -> TsunagariError:
+    """The Japanese error for a data dir that cannot be written during ingest. The refresh is
+    crash-safe (see indexing/refresh.py), so the previous index still answers."""
+    import errno
+
+    logging.getLogger(__name__).warning("ingest could not write %s: %s: %s",
+                                        settings.data_dir, type(exc).__name__, exc)
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC or "disk is full" in str(exc) or \
+            (code is None and not data_dir_writable(settings)):
+        why = "空き容量がありません"
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in str(exc):
+        why = "書き込みが許可されていません（読み取り専用か、権限がありません）"
+    else:
+        why = f"書き込みに失敗しました（{type(exc).__name__}）"
+    return TsunagariError(
+        f"データフォルダ（TSUNAGARI_DATA_DIR）に{why}。索引は更新していません。前の索引のまま"
+        "答え続けます。空きを作るか権限を確かめてから、もう一度 `python -m ingest` を実行して"
+        "ください。")
