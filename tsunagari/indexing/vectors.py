@@ -97,7 +97,11 @@ def _ssl_verify(settings: Settings) -> bool | str | None:
 
 def connect_error(settings: Settings, exc: BaseException) -> str:
     """A Japanese explanation of why the Chroma server refused or could not be reached."""
-    text = f"{type(exc).__name__}: {exc}"
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 8:  # chromadb wraps the httpx/ssl error
+        chain.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    text = " / ".join(chain)
     where = f"Chroma サーバー（{server_url(settings)}）"
     if "401" in text or "403" in text or "Unauthorized" in text or "Forbidden" in text:
         if chroma_token(settings):
