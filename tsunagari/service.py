@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -193,7 +194,9 @@ def ingest(settings: Settings, choice: EmbedderChoice | None = None, progress=No
         return build_index(settings, choice.embedder, progress=progress, notices=notices,
                            log=log)
     except OSError as exc:  # the data dir cannot be written: Japanese, details in the log
-        raise write_error(settings, exc) from exc
+        if _about_data_dir(settings, exc) or not data_dir_writable(settings):
+            raise write_error(settings, exc) from exc
+        raise
     except TsunagariError:
         raise
     except Exception as exc:  # e.g. Chroma's "database or disk is full", a failed compaction
@@ -201,6 +204,19 @@ def ingest(settings: Settings, choice: EmbedderChoice | None = None, progress=No
                 not data_dir_writable(settings):
             raise write_error(settings, exc) from exc
         raise
+
+
+def _about_data_dir(settings: Settings, exc: OSError) -> bool:
+    """Whether an OSError is the data dir refusing a write (not, say, an unreadable report)."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return True
+    try:
+        return exc.filename is not None and \
+            Path(exc.filename).resolve().is_relative_to(Path(settings.data_dir).resolve())
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def data_dir_writable(settings: Settings, size: int = 256 * 1024) -> bool:
