@@ -51,7 +51,9 @@ def live_notices(settings: Settings) -> tuple[str, ...]:
     """Notices that come and go while a service is open: the vector store cannot be read (the
     Chroma server is unreachable, or a full disk) so keyword search answers, or the server's
     store was refused (signature)."""
-    return tuple(n for n in (down_notice(settings), shared.refused_notice(settings)) if n)
+    # One notice for an unreachable server: keyword search only, or (BM25 setups) the copy.
+    down = down_notice(settings) or shared.unreachable_notice(settings)
+    return tuple(n for n in (down, shared.refused_notice(settings)) if n)
 
 
 class FailSoftAnswerer:

@@ -178,3 +178,21 @@ def test_a_replica_whose_disk_is_full_keeps_answering_from_its_copy(
         answer = holder.get().answerer.ask(QUESTION)
         assert answer.citations[0].chunk.doc_id == "sakai"
         assert data_paths(b)["chunks"].read_bytes() == old
+
+
+def test_a_keyword_only_replica_says_it_answers_from_its_copy_while_the_server_is_down(
+        tmp_path, corpus):
+    port, store = free_port(), tmp_path / "chroma-store"
+    kw = {"embedder": "none", "retrieval_mode": "bm25"}
+    a = server_settings(tmp_path, port, "a", corpus, **kw)
+    b = server_settings(tmp_path, port, "b", **kw)
+    with chroma_at(store, port):
+        ingest(a)
+        holder = ServiceHolder(b)
+        assert not holder.get().answerer.ask(QUESTION).notices
+    answer = holder.get().answerer.ask(QUESTION)
+    assert answer.citations[0].chunk.doc_id == "sakai"
+    assert answer.notices == (shared.unreachable_notice(b),) and "手元の写しで答えています" in \
+        answer.notices[0]
+    with chroma_at(store, port):
+        assert not holder.get().answerer.ask(QUESTION).notices

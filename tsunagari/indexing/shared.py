@@ -432,6 +432,18 @@ def _fetch_text(collection, version: SharedVersion, have: dict[str, str]
 
 
 def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
+    """See `_sync`; also remembers whether the server could be reached (`unreachable_notice`)."""
+    try:
+        result = _sync(settings, read_file, client)
+    except ConfigError:
+        if settings.chroma_host:
+            _UNREACHABLE.add(_key(settings))
+        raise
+    _UNREACHABLE.discard(_key(settings))
+    return result
+
+
+def _sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
     """Make this data dir hold the version published in Chroma (server mode; else a no-op).
 
     `read_file=False` trusts the local manifest's checksum (the cheap periodic check); opening
@@ -513,6 +525,16 @@ _CHECKED: dict[tuple[str, str], float] = {}
 _CHECK_LOCK = threading.Lock()
 # The last refusal of the published store per data dir and server (cleared by a good sync).
 _REFUSED: dict[tuple[str, str], str] = {}
+# Data dirs whose last sync could not reach the server (cleared by the next one that did).
+_UNREACHABLE: set[tuple[str, str]] = set()
+
+
+def unreachable_notice(settings: Settings) -> str:
+    """A Japanese notice while the last check could not reach the Chroma server."""
+    if not settings.chroma_host or _key(settings) not in _UNREACHABLE:
+        return ""
+    return ("共有の索引サーバーにつながらないため、手元の写しで答えています（新しい版があっても、"
+            "つながるまで取り込めません）。")
 
 
 def _key(settings: Settings) -> tuple[str, str]:
