@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -103,14 +104,16 @@ def connect_error(settings: Settings, exc: BaseException) -> str:
         seen = seen.__cause__ or seen.__context__
     text = " / ".join(chain)
     where = f"Chroma サーバー（{server_url(settings)}）"
-    if "401" in text or "403" in text or "Unauthorized" in text or "Forbidden" in text:
+    # A 401/403 status or body; never a port or address that happens to contain "401".
+    if re.search(r"(?<![:.\d])40[13](?!\d)", text) or "Unauthorized" in text or \
+            "Forbidden" in text:
         if chroma_token(settings):
             return (f"{where}がトークンを受け付けませんでした（認証エラー）。"
                     "TSUNAGARI_CHROMA_TOKEN（または TSUNAGARI_CHROMA_TOKEN_FILE）がサーバーと同じか"
                     "確認してください。")
         return (f"{where}は認証が必要です（認証エラー）。TSUNAGARI_CHROMA_TOKEN または "
                 "TSUNAGARI_CHROMA_TOKEN_FILE にサーバーのトークンを設定してください。")
-    if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+    if "CERTIFICATE" in text.upper() or "SSLError" in text or "[SSL" in text:
         return (f"{where}の証明書を確認できませんでした（TLS のエラー）。TSUNAGARI_CHROMA_CA_BUNDLE に"
                 "サーバーの証明書を発行した CA のファイルを設定するか、TSUNAGARI_CHROMA_SSL を確認"
                 "してください。")
