@@ -132,8 +132,10 @@ def _unreachable(settings: Settings, exc: Exception, tail: str = UNCHANGED) -> C
     """The Japanese error for a failed request (details in the server log, not in the text)."""
     if not isinstance(exc, ConfigError):
         log.warning("Chroma server %s: %s: %s", server_url(settings), type(exc).__name__, exc)
-    return ConfigError((str(exc) if isinstance(exc, ConfigError)
-                        else connect_error(settings, exc)) + tail)
+    error = ConfigError((str(exc) if isinstance(exc, ConfigError)
+                         else connect_error(settings, exc)) + tail)
+    error.transport = True  # the server was not reached (not, say, an unreadable key file)
+    return error
 
 
 _CLIENTS: dict[str, object] = {}
@@ -435,8 +437,8 @@ def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
     """See `_sync`; also remembers whether the server could be reached (`unreachable_notice`)."""
     try:
         result = _sync(settings, read_file, client)
-    except ConfigError:
-        if settings.chroma_host:
+    except ConfigError as exc:
+        if settings.chroma_host and getattr(exc, "transport", False):
             _UNREACHABLE.add(_key(settings))
         raise
     _UNREACHABLE.discard(_key(settings))
