@@ -109,6 +109,64 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TSUNAGARI_CHROMA_PORT", "CHROMA_PORT"),
         description="Chroma server port.",
     )
+    chroma_ssl: bool = Field(
+        default=False,
+        description="Server mode: talk to the Chroma server over https (TLS is ended by the "
+        "authenticating proxy in front of `chroma run`, see `tsunagari.indexing.authproxy`).",
+    )
+    chroma_ca_bundle: Path | None = Field(
+        default=None,
+        description="Server mode with chroma_ssl: a PEM file of the CA (or the self-signed "
+        "certificate) that signed the server's certificate. Unset: the system's CAs (certifi).",
+    )
+    chroma_ssl_verify: bool = Field(
+        default=True,
+        description="Server mode with chroma_ssl: verify the server's certificate and host name. "
+        "Turning it off makes the token readable by anyone on the path; for tests only.",
+    )
+    chroma_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Server mode: the static token the Chroma server (its authenticating proxy) "
+        "requires, sent by clients and checked by `python -m tsunagari.indexing.authproxy`. "
+        "Never logged. Prefer chroma_token_file.",
+    )
+    chroma_token_file: Path | None = Field(
+        default=None,
+        description="Server mode: a file whose first line is the Chroma token (used when "
+        "chroma_token is empty), e.g. readable only by the service account.",
+    )
+    chroma_token_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        default="Authorization",
+        description="How clients send the token: 'Authorization' (`Bearer <token>`) or Chroma's "
+        "'X-Chroma-Token'. The proxy accepts either.",
+    )
+    chroma_proxy_certfile: Path | None = Field(
+        default=None,
+        description="Authenticating proxy only: PEM certificate (chain) it serves https with; "
+        "unset: plain http (only behind another TLS terminator or on a trusted network).",
+    )
+    chroma_proxy_keyfile: Path | None = Field(
+        default=None,
+        description="Authenticating proxy only: the private key of chroma_proxy_certfile.",
+    )
+    chroma_retry_seconds: float = Field(
+        default=30.0, ge=0,
+        description="Server mode: after the Chroma server could not be reached while answering, "
+        "answers use keyword search over the local copy (with a notice) and the server is tried "
+        "again after this many seconds.",
+    )
+    shared_signing_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Server mode: HMAC-SHA256 key that signs the published chunk store (ingest) "
+        "and that replicas require (a store without a valid signature is refused and the "
+        "current copy kept). Only ingesting machines and replicas hold it; never logged. "
+        "Prefer shared_signing_key_file. Neither side set: unsigned, with a warning in status.",
+    )
+    shared_signing_key_file: Path | None = Field(
+        default=None,
+        description="Server mode: a file whose first line is the signing key (used when "
+        "shared_signing_key is empty).",
+    )
     shared_collection: str = Field(
         default="tsunagari_store_v1",
         description="Server mode only: the Chroma collection where ingest publishes the chunk "
@@ -190,6 +248,34 @@ def load_settings(**overrides: object) -> Settings:
         )
         raise ConfigError(f"設定の値が正しくありません：{fields}。環境変数・.env・tsunagari.toml を"
                           "確認してください。") from exc
+
+
+def secret(value: SecretStr, path: Path | None, name: str) -> str:
+    """A secret from its setting, else from the first line of its file setting ("" when neither
+    is set). An unreadable or empty file is a ConfigError (the path is named, never the value)."""
+    if value.get_secret_value():
+        return value.get_secret_value().strip()
+    if path is None or not str(path):
+        return ""
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name} のファイル（{path}）を読めません（{type(exc).__name__}）。"
+                          "パスと読み取り権限を確認してください。") from exc
+    if not text or not text[0].strip():
+        raise ConfigError(f"{name} のファイル（{path}）が空です。")
+    return text[0].strip()
+
+
+def chroma_token(settings: Settings) -> str:
+    """The Chroma token ("" when none is configured)."""
+    return secret(settings.chroma_token, settings.chroma_token_file, "TSUNAGARI_CHROMA_TOKEN_FILE")
+
+
+def signing_key(settings: Settings) -> bytes:
+    """The shared store's signing key (b"" when none is configured)."""
+    return secret(settings.shared_signing_key, settings.shared_signing_key_file,
+                  "TSUNAGARI_SHARED_SIGNING_KEY_FILE").encode("utf-8")
 
 
 def collection_name(embedder: str) -> str:

@@ -23,3 +23,8 @@ class IndexBusyError(TsunagariError):
 
 class ConfigError(TsunagariError):
     """The configuration (settings, embedder, Chroma server) cannot be used."""
+
+
+class UntrustedStoreError(TsunagariError):
+    """The store published on the Chroma server is not signed with this machine's key (forged,
+    unsigned or signed with another key); it is not used and nothing local is changed."""

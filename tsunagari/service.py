@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from tsunagari.answering.extractive import ExtractiveAnswerer
 from tsunagari.answering.retrieve import Retriever
 from tsunagari.config import Settings
-from tsunagari.errors import IndexMissingError, TsunagariError
+from tsunagari.errors import (
+    ConfigError,
+    IndexDamagedError,
+    IndexMissingError,
+    TsunagariError,
+    UntrustedStoreError,
+)
 from tsunagari.generation.answerer import GenerativeAnswerer
 from tsunagari.generation.chat_models import describe, make_chat_model
 from tsunagari.indexing import shared
 from tsunagari.indexing.embedders import EmbedderChoice, make_embedder
 from tsunagari.indexing.refresh import IngestReport, build_index
-from tsunagari.indexing.store import data_paths, manifest_stamp
-from tsunagari.types import Answerer
+from tsunagari.indexing.store import data_paths, manifest_stamp, read_manifest
+from tsunagari.indexing.vectors import down_notice
+from tsunagari.types import Answer, Answerer
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +43,43 @@ class Service:
 
     @property
     def notices(self) -> tuple[str, ...]:
-        return (self.choice.notice,) if self.choice.notice else ()
+        static = (self.choice.notice,) if self.choice.notice else ()
+        return static + live_notices(self.settings)
+
+
+def live_notices(settings: Settings) -> tuple[str, ...]:
+    """Notices that come and go while a service is open: the vector store cannot be read (the
+    Chroma server is unreachable, or a full disk) so keyword search answers, or the server's
+    store was refused (signature)."""
+    # One notice for an unreachable server: keyword search only, or (BM25 setups) the copy.
+    down = down_notice(settings) or shared.unreachable_notice(settings)
+    return tuple(n for n in (down, shared.refused_notice(settings)) if n)
+
+
+class FailSoftAnswerer:
+    """Adds the live notices to every answer (the inner answerer's notices are fixed when it
+    is opened, while the server may stop or come back at any time)."""
+
+    def __init__(self, inner: Answerer, settings: Settings) -> None:
+        self.inner = inner
+        self.settings = settings
+
+    def __getattr__(self, name: str):  # retriever, settings, ... of the inner answerer
+        return getattr(self.inner, name)
+
+    def _with_notices(self, answer: Answer) -> Answer:
+        extra = tuple(n for n in live_notices(self.settings) if n not in answer.notices)
+        return replace(answer, notices=answer.notices + extra) if extra else answer
+
+    def ask(self, question: str, history: Sequence[object] | None = None,
+            filters=None, k: int | None = None) -> Answer:
+        return self._with_notices(self.inner.ask(question, history=history, filters=filters,
+                                                 k=k))
+
+    def stream(self, question: str, history: Sequence[object] | None = None,
+               filters=None, k: int | None = None) -> Iterator[str | Answer]:
+        for item in self.inner.stream(question, history=history, filters=filters, k=k):
+            yield self._with_notices(item) if isinstance(item, Answer) else item
 
 
 def open_embedder(settings: Settings) -> EmbedderChoice:
@@ -47,7 +92,15 @@ def open_embedder(settings: Settings) -> EmbedderChoice:
 def sync_from_server(settings: Settings) -> shared.SyncResult:
     """Server mode: make the data dir hold the index published in Chroma (a no-op in embedded
     mode and where ingest runs). Raises IndexMissingError when neither has an index."""
-    result = shared.sync(settings)
+    try:
+        result = shared.sync(settings)
+    except (ConfigError, UntrustedStoreError, IndexDamagedError, OSError) as exc:
+        # Fail soft: a replica holding a whole local copy answers from it (keyword search
+        # while the server is unreachable; see `live_notices`) and tries the server again.
+        if not settings.chroma_host or read_manifest(settings) is None:
+            raise
+        log.warning("using the local copy of the index: %s", exc)
+        return shared.SyncResult("current")
     if result.state == "none" and settings.chroma_host and \
             not data_paths(settings)["chunks"].exists():
         raise IndexMissingError(
@@ -65,7 +118,8 @@ def open_service(settings: Settings, choice: EmbedderChoice | None = None) -> Se
     choice = choice or open_embedder(settings)
     retriever = Retriever.open(settings, choice.embedder)
     notices = (choice.notice,) if choice.notice else ()
-    service = Service(settings, choice, retriever, open_answerer(settings, retriever, notices))
+    answerer = FailSoftAnswerer(open_answerer(settings, retriever, notices), settings)
+    service = Service(settings, choice, retriever, answerer)
     warm_up(retriever)
     return service
 
@@ -138,4 +192,71 @@ def ingest(settings: Settings, choice: EmbedderChoice | None = None, progress=No
     """
     choice = choice or open_embedder(settings)
     notices = (choice.notice,) if choice.notice else ()
-    return build_index(settings, choice.embedder, progress=progress, notices=notices, log=log)
+    try:
+        return build_index(settings, choice.embedder, progress=progress, notices=notices,
+                           log=log)
+    except OSError as exc:  # the data dir cannot be written: Japanese, details in the log
+        if _about_data_dir(settings, exc) or not data_dir_writable(settings):
+            raise write_error(settings, exc) from exc
+        raise
+    except TsunagariError:
+        raise
+    except Exception as exc:  # e.g. Chroma's "database or disk is full", a failed compaction
+        if "disk is full" in str(exc) or "readonly database" in str(exc) or \
+                not data_dir_writable(settings):
+            raise write_error(settings, exc) from exc
+        raise
+
+
+def _about_data_dir(settings: Settings, exc: OSError) -> bool:
+    """Whether an OSError is the data dir refusing a write (not, say, an unreadable report)."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return True
+    try:
+        return exc.filename is not None and \
+            Path(exc.filename).resolve().is_relative_to(Path(settings.data_dir).resolve())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def data_dir_writable(settings: Settings, size: int = 256 * 1024) -> bool:
+    """Whether `size` bytes can be written in the data dir now (a probe file, removed)."""
+    import os
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(dir=data_paths(settings)["dir"], prefix=".probe-")
+    except OSError:
+        return False
+    try:
+        written = os.write(fd, b"\1" * size)  # a short write means the disk is full
+        os.fsync(fd)
+        return written == size
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+        os.unlink(name)
+
+
+def write_error(settings: Settings, exc: BaseException) -> TsunagariError:
+    """The Japanese error for a data dir that cannot be written during ingest. The refresh is
+    crash-safe (see indexing/refresh.py), so the previous index still answers."""
+    import errno
+
+    logging.getLogger(__name__).warning("ingest could not write %s: %s: %s",
+                                        settings.data_dir, type(exc).__name__, exc)
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC or "disk is full" in str(exc) or \
+            (code is None and not data_dir_writable(settings)):
+        why = "空き容量がありません"
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in str(exc):
+        why = "書き込みが許可されていません（読み取り専用か、権限がありません）"
+    else:
+        why = f"書き込みに失敗しました（{type(exc).__name__}）"
+    return TsunagariError(
+        f"データフォルダ（TSUNAGARI_DATA_DIR）に{why}。索引は更新していません。前の索引のまま"
+        "答え続けます。空きを作るか権限を確かめてから、もう一度 `python -m ingest` を実行して"
+        "ください。")

@@ -12,7 +12,7 @@ from tsunagari.config import Settings
 from tsunagari.domain import canonical_municipality, expand, mentioned_points, topic_points
 from tsunagari.indexing import bm25index
 from tsunagari.indexing.catalogue import Entity, build_catalogue, entity_key, section_key
-from tsunagari.indexing.vectors import vector_store
+from tsunagari.indexing.vectors import search_vectors
 from tsunagari.japanese import Tokenizer, default_tokenizer
 from tsunagari.types import Chunk, Filters, Hit
 
@@ -107,7 +107,7 @@ class Retriever:
 
     def _vector_store(self):
         if self._store is None:
-            self._store = vector_store(self.settings, self.embedder)
+            self._store = search_vectors(self.settings, self.embedder)
         return self._store
 
     def query_tokens(self, query: str) -> list[str]:

@@ -18,11 +18,23 @@ A part is stored zlib-compressed and hex-encoded: Chroma full-text-indexes every
 0.57 s per 58 KB part after 60 parts); hex keeps the trigram set tiny and uploads flat (~0.03 s
 per 200-row part).
 Embedded mode (no `chroma_host`) never touches any of this.
+
+SIGNING. Whoever reaches the Chroma port could publish a store of their own (the Rust server of
+chromadb 1.x has no authentication of its own: see `authproxy.py`). With a signing key
+(`shared_signing_key[_file]`), ingest signs the manifest record: HMAC-SHA256 over the canonical
+JSON of the manifest as published and the ordered part ids (SHA-256 of each part), so the
+manifest's `chunks_sha256` and every part are covered. A replica with a key refuses a record
+that is unsigned or signed otherwise (UntrustedStoreError, Japanese), changes nothing local and
+keeps answering from its current copy. Without a key on either side the store is unsigned and
+the status line says so; a replica without a key refuses a signed store (configure the key
+there too), so signing cannot be half set up unnoticed. Not covered: replaying an older store
+that was itself signed (it is a genuine earlier version).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -31,8 +43,14 @@ import zlib
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from tsunagari.config import Settings
-from tsunagari.errors import ConfigError, IndexDamagedError, IndexMissingError
+from tsunagari.config import Settings, signing_key
+from tsunagari.errors import (
+    ConfigError,
+    IndexDamagedError,
+    IndexMissingError,
+    TsunagariError,
+    UntrustedStoreError,
+)
 from tsunagari.indexing import bm25index, termindex
 from tsunagari.indexing.store import (
     Manifest,
@@ -45,7 +63,7 @@ from tsunagari.indexing.store import (
     sha256_text,
     write_store,
 )
-from tsunagari.indexing.vectors import chroma_client
+from tsunagari.indexing.vectors import chroma_client, connect_error, server_headers, server_url
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +71,7 @@ MANIFEST_ID = "manifest"
 DUMMY_EMBEDDING = [0.0]
 FETCH_PARTS = 8  # parts per `get` when syncing (8 × 200 rows ≈ 2-4 MB compressed, hex)
 SYNC_ATTEMPTS = 3
+SIGNATURE_PREFIX = "hmac-sha256:"
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,8 @@ class SharedVersion:
     manifest: Manifest
     parts: tuple[str, ...]
     previous_parts: tuple[str, ...] = ()
+    signature: str = ""  # "hmac-sha256:<hex>" ("" when unsigned)
+    signed: bytes = b""  # the canonical bytes the signature covers, from the record as read
 
     @property
     def sha256(self) -> str:
@@ -108,23 +129,65 @@ UNCHANGED = "このマシンの索引のファイルは変更していません�
 
 
 def _unreachable(settings: Settings, exc: Exception, tail: str = UNCHANGED) -> ConfigError:
-    return ConfigError(
-        f"Chroma サーバー（{server_label(settings)}）との通信に失敗しました（{type(exc).__name__}）。"
-        "サーバーが起動しているか、CHROMA_HOST / CHROMA_PORT を確認してください。" + tail
-    )
+    """The Japanese error for a failed request (details in the server log, not in the text)."""
+    if not isinstance(exc, ConfigError):
+        log.warning("Chroma server %s: %s: %s", server_url(settings), type(exc).__name__, exc)
+    error = ConfigError((str(exc) if isinstance(exc, ConfigError)
+                         else connect_error(settings, exc)) + tail)
+    error.transport = True  # the server was not reached (not, say, an unreadable key file)
+    return error
 
 
 _CLIENTS: dict[str, object] = {}
 
 
 def _client(settings: Settings):
-    """One HTTP client per server and process: creating one costs ~45 ms (it checks the server),
-    which the periodic check of a replica should not pay each time."""
-    label = server_label(settings)
-    client = _CLIENTS.get(label)
+    """One HTTP client per server, credentials and process: creating one costs ~45 ms (it checks
+    the server), which the periodic check of a replica should not pay each time."""
+    key = "|".join([server_url(settings), sha256_text(json.dumps(server_headers(settings))),
+                    str(settings.chroma_ssl_verify), str(settings.chroma_ca_bundle)])
+    client = _CLIENTS.get(key)
     if client is None:
-        client = _CLIENTS[label] = chroma_client(settings)
+        client = _CLIENTS[key] = chroma_client(settings)
     return client
+
+
+def canonical(manifest: object, parts: list[str]) -> bytes:
+    """The bytes a signature covers: the manifest as published and the ordered part ids.
+
+    >>> canonical({"b": 1, "a": "見"}, ["part-1"])
+    b'{"manifest":{"a":"\\xe8\\xa6\\x8b","b":1},"parts":["part-1"]}'
+    """
+    return json.dumps({"manifest": manifest, "parts": parts}, sort_keys=True,
+                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def sign(key: bytes, body: bytes) -> str:
+    return SIGNATURE_PREFIX + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def check_signature(settings: Settings, version: SharedVersion) -> None:
+    """Raise UntrustedStoreError unless the published version may be used here (see the module
+    docstring: signed with our key when we have one; unsigned when we have none)."""
+    key = signing_key(settings)
+    where = f"Chroma サーバー（{server_label(settings)}）の索引"
+    keep = ("このマシンの索引のファイルは変更せず、手元の写しで答え続けます。")
+    if not key:
+        if version.signature:
+            raise UntrustedStoreError(
+                f"{where}は署名されていますが、このマシンには署名鍵が設定されていないため確かめられず、"
+                "使いませんでした。索引を作るマシンと同じ鍵を TSUNAGARI_SHARED_SIGNING_KEY_FILE"
+                "（または TSUNAGARI_SHARED_SIGNING_KEY）に設定してください。" + keep)
+        return
+    if not version.signature:
+        raise UntrustedStoreError(
+            f"{where}には署名がないため、使いませんでした（索引を作るマシン以外から書き込まれた"
+            "おそれがあります）。" + keep + "索引を作るマシンで署名鍵を設定し、`python -m ingest` を"
+            "実行してください。")
+    if not hmac.compare_digest(sign(key, version.signed), version.signature):
+        raise UntrustedStoreError(
+            f"{where}の署名がこのマシンの署名鍵と一致しないため、使いませんでした（書き換えられたか、"
+            "別の鍵で署名されています）。" + keep + "索引を作るマシンと同じ署名鍵か確認してください。")
 
 
 def store_collection(settings: Settings, client=None, tail: str = UNCHANGED):
@@ -190,7 +253,10 @@ def _version_from_record(document: str | None) -> SharedVersion | None:
     parts, previous = data.get("parts"), data.get("previous_parts", [])
     if manifest is None or not isinstance(parts, list) or not isinstance(previous, list):
         return None
-    return SharedVersion(manifest, tuple(map(str, parts)), tuple(map(str, previous)))
+    signature = data.get("signature", "")
+    return SharedVersion(manifest, tuple(map(str, parts)), tuple(map(str, previous)),
+                         signature if isinstance(signature, str) else "",
+                         canonical(data.get("manifest"), [str(p) for p in parts]))
 
 
 def shared_version(settings: Settings, client=None) -> SharedVersion | None:
@@ -276,18 +342,25 @@ def publish(settings: Settings, client=None) -> PublishStats:
     ids = [part_id(p) for p in parts]
     tail = ("このマシンの索引は更新しましたが、Chroma サーバーは前の版のままです（ほかのマシンは前の版で"
             "答え続けます）。もう一度 `python -m ingest` を実行すると公開します。")
+    key = signing_key(settings)
+    if not key:
+        log.warning("publishing an UNSIGNED store: no shared_signing_key configured")
     collection = store_collection(settings, client, tail)
     try:
-        return _publish(collection, manifest, parts, ids, settings.shared_part_rows)
+        return _publish(collection, manifest, parts, ids, settings.shared_part_rows, key)
     except Exception as exc:
         raise _unreachable(settings, exc, tail) from exc
 
 
 def _publish(collection, manifest: Manifest, parts: list[str], ids: list[str],
-             rows: int) -> PublishStats:
+             rows: int, key: bytes = b"") -> PublishStats:
     current = shared_version_of(collection)
     record = {"manifest": json.loads(manifest.to_json()), "parts": ids}
-    if current is not None and list(current.parts) == ids and current.manifest == manifest:
+    signature = sign(key, canonical(record["manifest"], ids)) if key else ""
+    if signature:
+        record["signature"] = signature
+    if current is not None and list(current.parts) == ids and current.manifest == manifest \
+            and current.signature == signature:
         return PublishStats(len(ids))
     existing = _existing_ids(collection, list(dict.fromkeys(ids)))
     missing = list({pid: part for pid, part in zip(ids, parts) if pid not in existing}.items())
@@ -361,6 +434,18 @@ def _fetch_text(collection, version: SharedVersion, have: dict[str, str]
 
 
 def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
+    """See `_sync`; also remembers whether the server could be reached (`unreachable_notice`)."""
+    try:
+        result = _sync(settings, read_file, client)
+    except ConfigError as exc:
+        if settings.chroma_host and getattr(exc, "transport", False):
+            _UNREACHABLE.add(_key(settings))
+        raise
+    _UNREACHABLE.discard(_key(settings))
+    return result
+
+
+def _sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
     """Make this data dir hold the version published in Chroma (server mode; else a no-op).
 
     `read_file=False` trusts the local manifest's checksum (the cheap periodic check); opening
@@ -378,6 +463,13 @@ def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
                 return SyncResult("none")
             if is_publisher(settings):
                 return SyncResult("publisher", version.key)
+            try:
+                check_signature(settings, version)
+            except UntrustedStoreError as exc:
+                _REFUSED[_key(settings)] = str(exc)
+                log.warning("shared store refused: %s", exc)
+                raise
+            _REFUSED.pop(_key(settings), None)
             local = read_manifest(settings)
             # The local file is read at most once per attempt (its checksum, its parts, and
             # whether the store being replaced was whole all come from these bytes).
@@ -402,7 +494,7 @@ def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
             whole = bool(local_sha) and local is not None and local_sha in local.accepted_sha256()
             _install(settings, text, version.manifest, local_sha if whole else "")
             return SyncResult("synced", version.key, fetched)
-    except (IndexDamagedError, OSError):
+    except (TsunagariError, OSError):
         raise
     except Exception as exc:
         raise _unreachable(settings, exc) from exc
@@ -433,6 +525,30 @@ def _install(settings: Settings, text: str, manifest: Manifest, previous: str) -
 
 _CHECKED: dict[tuple[str, str], float] = {}
 _CHECK_LOCK = threading.Lock()
+# The last refusal of the published store per data dir and server (cleared by a good sync).
+_REFUSED: dict[tuple[str, str], str] = {}
+# Data dirs whose last sync could not reach the server (cleared by the next one that did).
+_UNREACHABLE: set[tuple[str, str]] = set()
+
+
+def unreachable_notice(settings: Settings) -> str:
+    """A Japanese notice while the last check could not reach the Chroma server."""
+    if not settings.chroma_host or _key(settings) not in _UNREACHABLE:
+        return ""
+    return ("共有の索引サーバーにつながらないため、手元の写しで答えています（新しい版があっても、"
+            "つながるまで取り込めません）。")
+
+
+def _key(settings: Settings) -> tuple[str, str]:
+    return (str(settings.data_dir), server_label(settings))
+
+
+def refused_notice(settings: Settings) -> str:
+    """A Japanese notice while the published store is refused (answers use the local copy)."""
+    if not settings.chroma_host or _key(settings) not in _REFUSED:
+        return ""
+    return ("共有の索引サーバーにある索引は署名を確かめられないため使わず、手元の写し（前に確かめた版）で"
+            "答えています。")
 
 
 def refresh_if_changed(settings: Settings, force: bool = False) -> bool:
@@ -443,7 +559,7 @@ def refresh_if_changed(settings: Settings, force: bool = False) -> bool:
     """
     if not settings.chroma_host:
         return False
-    key = (str(settings.data_dir), server_label(settings))
+    key = _key(settings)
     now = time.monotonic()
     with _CHECK_LOCK:
         last = _CHECKED.get(key)
@@ -452,7 +568,8 @@ def refresh_if_changed(settings: Settings, force: bool = False) -> bool:
         _CHECKED[key] = now
     try:
         return sync(settings, read_file=False).changed
-    except (ConfigError, IndexDamagedError) as exc:
+    except (ConfigError, IndexDamagedError, UntrustedStoreError, OSError) as exc:
+        # OSError: the data dir cannot be written (full disk); the intact old copy stays.
         log.warning("replica check failed: %s", exc)
         return False
 
@@ -462,9 +579,24 @@ def origin_line(settings: Settings) -> str:
     if not settings.chroma_host:
         return ""
     if is_publisher(settings):
-        return (f"索引の共有: このマシンで作成し、Chroma サーバー（{server_label(settings)}）に"
+        line = (f"索引の共有: このマシンで作成し、Chroma サーバー（{server_label(settings)}）に"
                 "公開しています")
-    return f"索引: Chroma サーバー（{server_label(settings)}）から取得（このマシンのファイルはその写し）"
+    else:
+        line = (f"索引: Chroma サーバー（{server_label(settings)}）から取得（このマシンのファイルは"
+                "その写し）")
+    return line + signing_status(settings)
+
+
+def signing_status(settings: Settings) -> str:
+    """The signing state for the status line (a warning when unsigned)."""
+    try:
+        key = signing_key(settings)
+    except ConfigError as exc:
+        return f"。注意: {exc}"
+    if key:
+        return "。署名鍵で署名を確かめています"
+    return ("。注意: 署名鍵が設定されていないため、共有の索引が索引を作るマシンのものか確かめていません"
+            "（TSUNAGARI_SHARED_SIGNING_KEY_FILE）")
 
 
 def drift_notice(settings: Settings, result: SyncResult) -> str:

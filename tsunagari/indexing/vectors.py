@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tsunagari.config import Settings, collection_name
+from tsunagari.config import Settings, chroma_token, collection_name
 from tsunagari.errors import ConfigError
 from tsunagari.indexing.store import data_paths
 from tsunagari.types import Chunk
@@ -67,22 +68,81 @@ def release_chroma_system(path: str) -> None:
             log.warning("could not stop a retired Chroma system for %s", path, exc_info=True)
 
 
+def server_headers(settings: Settings) -> dict[str, str]:
+    """The headers that carry the Chroma token ({} when none is configured)."""
+    token = chroma_token(settings)
+    if not token:
+        return {}
+    if settings.chroma_token_header == "X-Chroma-Token":
+        return {"X-Chroma-Token": token}
+    return {"Authorization": f"Bearer {token}"}
+
+
+def server_url(settings: Settings) -> str:
+    scheme = "https" if settings.chroma_ssl else "http"
+    return f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
+
+
+def _ssl_verify(settings: Settings) -> bool | str | None:
+    if not settings.chroma_ssl:
+        return None
+    if not settings.chroma_ssl_verify:
+        return False
+    if settings.chroma_ca_bundle is not None and str(settings.chroma_ca_bundle):
+        if not settings.chroma_ca_bundle.is_file():
+            raise ConfigError(f"TSUNAGARI_CHROMA_CA_BUNDLE のファイル（{settings.chroma_ca_bundle}）"
+                              "がありません。")
+        return str(settings.chroma_ca_bundle)
+    return True
+
+
+def connect_error(settings: Settings, exc: BaseException) -> str:
+    """A Japanese explanation of why the Chroma server refused or could not be reached."""
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 8:  # chromadb wraps the httpx/ssl error
+        chain.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    text = " / ".join(chain)
+    where = f"Chroma サーバー（{server_url(settings)}）"
+    # A 401/403 status or body; never a port or address that happens to contain "401".
+    if re.search(r"(?<![:.\d])40[13](?!\d)", text) or "Unauthorized" in text or \
+            "Forbidden" in text:
+        if chroma_token(settings):
+            return (f"{where}がトークンを受け付けませんでした（認証エラー）。"
+                    "TSUNAGARI_CHROMA_TOKEN（または TSUNAGARI_CHROMA_TOKEN_FILE）がサーバーと同じか"
+                    "確認してください。")
+        return (f"{where}は認証が必要です（認証エラー）。TSUNAGARI_CHROMA_TOKEN または "
+                "TSUNAGARI_CHROMA_TOKEN_FILE にサーバーのトークンを設定してください。")
+    if "CERTIFICATE" in text.upper() or "SSLError" in text or "[SSL" in text:
+        return (f"{where}の証明書を確認できませんでした（TLS のエラー）。TSUNAGARI_CHROMA_CA_BUNDLE に"
+                "サーバーの証明書を発行した CA のファイルを設定するか、TSUNAGARI_CHROMA_SSL を確認"
+                "してください。")
+    return (f"{where}に接続できません。サーバーが起動しているか、CHROMA_HOST / CHROMA_PORT / "
+            "TSUNAGARI_CHROMA_SSL を確認してください。")
+
+
 def chroma_client(settings: Settings):
-    """A Chroma client: a Chroma server when `chroma_host` is set (CHROMA_HOST/CHROMA_PORT),
-    else the embedded store persisted under the data dir."""
+    """A Chroma client: a Chroma server when `chroma_host` is set (CHROMA_HOST/CHROMA_PORT, with
+    the token and TLS settings), else the embedded store persisted under the data dir."""
     # chromadb is heavy (and starts telemetry machinery): import only when vectors are needed.
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     if settings.chroma_host:
+        verify = _ssl_verify(settings)
+        extra = {"chroma_server_ssl_verify": verify} if verify is not None else {}
         try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
-                                       settings=ChromaSettings(anonymized_telemetry=False))
-        except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
-            raise ConfigError(
-                f"Chroma サーバー（{settings.chroma_host}:{settings.chroma_port}）に接続できません。"
-                "サーバーが起動しているか、CHROMA_HOST / CHROMA_PORT を確認してください。"
-            ) from exc
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+                headers=server_headers(settings),
+                settings=ChromaSettings(anonymized_telemetry=False, **extra))
+            # The client's constructor only checks the (public) heartbeat: ask for something
+            # that needs the token, so a missing or wrong one is reported here, in Japanese.
+            client.list_collections(limit=1)
+            return client
+        except Exception as exc:  # chromadb raises ValueError/ConnectionError/HTTP variants
+            log.warning("Chroma server %s: %s: %s", server_url(settings), type(exc).__name__, exc)
+            raise ConfigError(connect_error(settings, exc)) from exc
     path = data_paths(settings)["chroma"]
     path.mkdir(parents=True, exist_ok=True)
     _reload_if_refreshed_elsewhere(settings, str(path))
@@ -119,6 +179,69 @@ def vector_store(settings: Settings, embedder, client=None):
         client=client or chroma_client(settings),
         collection_metadata={"hnsw:space": "cosine"},
     )
+
+
+# Where dense search failed: store location -> monotonic time of the next try (fail soft).
+_DOWN: dict[str, float] = {}
+_DOWN_LOCK = threading.Lock()
+
+
+def _location(settings: Settings) -> str:
+    return server_url(settings) if settings.chroma_host else str(data_paths(settings)["chroma"])
+
+
+def vectors_down(settings: Settings) -> bool:
+    """Whether the last dense search against this store failed (answers use BM25 meanwhile)."""
+    return _location(settings) in _DOWN
+
+
+def down_notice(settings: Settings) -> str:
+    """The Japanese notice shown with answers while dense search is unavailable ("" if not)."""
+    if not vectors_down(settings):
+        return ""
+    if settings.chroma_host:
+        return "共有の索引サーバーにつながらないため、手元の写しをキーワード検索だけで使っています。"
+    return "ベクトル検索の索引を読めないため、キーワード検索だけで答えています。"
+
+
+class SearchVectors:
+    """Dense search that fails soft: when the store cannot be reached (Chroma server stopped,
+    unreadable embedded store) a search returns no hits, so hybrid retrieval answers with BM25
+    over the local chunk store; the store is tried again after `chroma_retry_seconds`. Details
+    go to the server log. Only reads: ingest writes through `vector_store` and fails loudly."""
+
+    def __init__(self, settings: Settings, embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._store = None
+        self._lock = threading.Lock()
+
+    def similarity_search_by_vector(self, embedding, k: int = 4, filter=None) -> list:
+        where = _location(self.settings)
+        retry_at = _DOWN.get(where)
+        if retry_at is not None and time.monotonic() < retry_at:
+            return []
+        try:
+            with self._lock:
+                if self._store is None:
+                    self._store = vector_store(self.settings, self.embedder)
+                store = self._store
+            docs = store.similarity_search_by_vector(embedding, k=k, filter=filter)
+        except Exception as exc:  # httpx/chromadb/sqlite errors: answer from BM25 instead
+            log.warning("dense search unavailable (%s): %s: %s", where, type(exc).__name__, exc)
+            with _DOWN_LOCK:
+                _DOWN[where] = time.monotonic() + self.settings.chroma_retry_seconds
+            return []
+        if retry_at is not None:
+            log.info("dense search available again (%s)", where)
+            with _DOWN_LOCK:
+                _DOWN.pop(where, None)
+        return docs
+
+
+def search_vectors(settings: Settings, embedder) -> SearchVectors:
+    """The dense store as the retriever reads it (fail soft, see SearchVectors)."""
+    return SearchVectors(settings, embedder)
 
 
 def chroma_metadata(chunk: Chunk) -> dict[str, Any]:
