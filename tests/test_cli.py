@@ -175,8 +175,8 @@ def test_argparse_errors_are_japanese_with_exit_code_2(monkeypatch, capsys, tmp_
         (["ask", "質問", "--point", "x"], "--point: 'x' は整数ではありません"),
         (["ask", "質問", "--mode", "fast"], "--mode: 'fast' は指定できません"),
         (["ask", "--j", "q.jsonl"], "オプション --j では、どれのことか決まりません（候補: --json, --jsonl）"),
-        (["search", "質問"], "コマンド（ask、ingest、status のいずれか）: 'search' は指定できません"),
-        ([], "次の指定が必要です: コマンド（ask、ingest、status のいずれか）"),
+        (["search", "質問"], "コマンド（ask、ingest、status、playbook、admin のいずれか）: 'search' は指定できません"),
+        ([], "次の指定が必要です: コマンド（ask、ingest、status、playbook、admin のいずれか）"),
     ]
     for argv, message in cases:
         with pytest.raises(SystemExit) as exit_:
