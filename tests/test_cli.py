@@ -311,3 +311,48 @@ def test_a_damaged_index_is_reported_and_ingest_repairs_it(index_dir, tmp_path):
     assert status.returncode == 0 and f"チャンク: {total} 件" in status.stdout
     ask = _run(["tsunagari", "ask", "福祉以外の部署を巻き込むには？", "--json"], data)
     assert ask.returncode == 0 and json.loads(ask.stdout)["citations"]
+
+
+def test_admin_set_password_writes_only_a_salted_hash(tmp_path, monkeypatch):
+    from tsunagari.app import auth
+    from tsunagari.cli import main
+
+    data = tmp_path / "data"
+    res = _run(["tsunagari", "admin", "set-password", "--stdin"], data,
+               input="正しい馬のバッテリー\n")
+    assert res.returncode == 0, res.stderr
+    path = data / "maintainer_password.json"
+    raw = path.read_text(encoding="utf-8")
+    assert "正しい馬" not in raw and (path.stat().st_mode & 0o777) == 0o600
+    record = json.loads(raw)
+    assert {"algorithm", "n", "r", "p", "salt", "hash"} <= record.keys()
+    assert auth.verify_password("正しい馬のバッテリー", record)
+    assert not auth.verify_password("正しい馬のバッテリ", record)
+    # The same password again: a new salt, so a new hash.
+    _run(["tsunagari", "admin", "set-password", "--stdin"], data, input="正しい馬のバッテリー\n")
+    assert json.loads(path.read_text())["salt"] != record["salt"]
+    short = _run(["tsunagari", "admin", "set-password", "--stdin"], data, input="短い\n")
+    assert short.returncode == 1 and "10 文字以上" in short.stderr
+    assert auth.verify_password("正しい馬のバッテリー", json.loads(path.read_text()))
+
+    # Interactive: asked twice with getpass; a mismatch changes nothing.
+    monkeypatch.setenv("TSUNAGARI_DATA_DIR", str(tmp_path / "other"))
+    answers = iter(["first password 1", "second password"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["admin", "set-password"]) == 1
+    assert not (tmp_path / "other" / "maintainer_password.json").exists()
+    answers = iter(["first password 1", "first password 1"])
+    target = tmp_path / "elsewhere" / "pw.json"
+    assert main(["admin", "set-password", "--file", str(target)]) == 0
+    assert auth.verify_password("first password 1", json.loads(target.read_text()))
+
+
+def test_admin_server_flags_bind_localhost_and_cap_uploads(tmp_path):
+    res = _run(["tsunagari", "admin", "server-flags"], tmp_path)
+    assert res.stdout.split() == ["--server.address", "localhost", "--server.maxUploadSize", "200"]
+    res = _run(["tsunagari", "admin", "server-flags"], tmp_path,
+               {"TSUNAGARI_SERVER_ADDRESS": "0.0.0.0", "TSUNAGARI_MAX_FILE_MB": "20.5"})
+    assert res.stdout.split() == ["--server.address", "0.0.0.0", "--server.maxUploadSize", "20"]
+    res = _run(["tsunagari", "admin", "server-flags"], tmp_path,
+               {"STREAMLIT_SERVER_ADDRESS": "192.0.2.10"})
+    assert res.stdout.split()[1] == "192.0.2.10"

@@ -204,7 +204,8 @@ def lock_seconds(failures: int, settings: Settings) -> float:
     """The lock after `failures` wrong passwords in a row: none below the limit, then the base
     time doubling per further failure, capped at one hour.
 
-    >>> s = Settings(password_max_failures=5, password_lockout_seconds=30)
+    >>> from tsunagari.config import load_settings
+    >>> s = load_settings(password_max_failures=5, password_lockout_seconds=30)
     >>> [lock_seconds(n, s) for n in (4, 5, 6, 7, 20)]
     [0.0, 30.0, 60.0, 120.0, 3600.0]
     """
