@@ -6,6 +6,8 @@ callback asks again (`signin.require`) before it writes, so a click that arrives
 sign-in ended (or a forged one) changes nothing. Each action is written to the audit log.
 """
 
+import functools
+import logging
 from pathlib import Path
 
 import streamlit as st
@@ -28,6 +30,7 @@ REFRESH_HINT = " 「索引を更新」を押すと検索に反映されます。
 MAX_BACKUP_ROWS = 50
 MAX_AUDIT_ROWS = 100
 
+log = logging.getLogger(__name__)
 settings = state.settings()
 corpus_dir = Path(settings.corpus_dir)
 backups = backups_dir(settings)
@@ -42,6 +45,24 @@ def _show_flash(area: str) -> None:
         getattr(st, kind)(md_escape(text))
 
 
+def _guarded(area: str):
+    """A callback that fails unexpectedly shows a Japanese message (details in the server log)."""
+    def wrap(callback):
+        @functools.wraps(callback)
+        def run(*args):
+            try:
+                callback(*args)
+            except Exception:
+                log.exception("%s failed", callback.__name__)
+                _flash(area, "error", "予期しないエラーで操作を終えられませんでした（詳しい内容は"
+                       "サーバーのログに記録しました）。資料フォルダの状態を確かめてください。")
+                if st.get_option("global.appTest"):
+                    raise
+        return run
+    return wrap
+
+
+@_guarded("upload")
 def _save(replace: bool) -> None:
     """Button callback: store the uploaded file; a taken name asks for confirmation first."""
     uploaded = st.session_state.get("upload")
@@ -90,6 +111,7 @@ def _cancel() -> None:
     _flash("upload", "info", "置き換えをやめました。資料フォルダは変更していません。")
 
 
+@_guarded("backups")
 def _restore(backup_id: str) -> None:
     who = signin.require(settings, "restore", backup_id)
     if who is None:
