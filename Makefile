@@ -27,9 +27,15 @@ $(STAMP): requirements.txt
 ingest: setup
 	$(PY) -m ingest
 
+# Binds to localhost unless TSUNAGARI_SERVER_ADDRESS (or STREAMLIT_SERVER_ADDRESS) says otherwise;
+# uploads are capped at the corpus file limit. More Streamlit options: make run STREAMLIT_ARGS="..."
+# (given last, so they win, e.g. STREAMLIT_ARGS="--server.address 0.0.0.0").
+STREAMLIT_ARGS ?=
 run: setup
 	test -f $(TSUNAGARI_DATA_DIR)/chunks.jsonl || $(PY) -m ingest --if-missing
-	$(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false
+	flags="$$($(PY) -m tsunagari admin server-flags)" && \
+	  $(VENV)/bin/streamlit run app.py --server.headless true --browser.gatherUsageStats false \
+	  $$flags $(STREAMLIT_ARGS)
 
 test: setup system-deps
 	$(PY) -m pytest -q

@@ -1,14 +1,25 @@
-"""tsunagari — the Streamlit app practitioners use (`streamlit run app.py`).
+"""tsunagari — the Streamlit app practitioners use (`streamlit run app.py`, or `make run`).
 
 This file only sets up the page and the navigation; each page lives in views/. (Not pages/:
 next to st.navigation, Streamlit still auto-discovers a pages/ folder and lists file names.)
+The page icon is a local file: an emoji or Material icon as page_icon makes the browser fetch
+the favicon from a web font / emoji host.
 """
+
+import logging
+from pathlib import Path
 
 import streamlit as st
 
 from tsunagari.app.html import CSS
 
-st.set_page_config(page_title="つながり｜地方版PF 事例集チャット", page_icon=":material/diversity_3:", layout="wide")
+ICON = Path(__file__).resolve().parent / "tsunagari" / "app" / "icon.png"
+UNEXPECTED = ("申し訳ありません。この画面の表示中に予期しないエラーが起きました。"
+              "ページを読み込み直しても続く場合は、保守担当者に連絡してください"
+              "（詳しい内容はサーバーのログに記録しました）。")
+log = logging.getLogger("tsunagari.app")
+
+st.set_page_config(page_title="つながり｜地方版PF 事例集チャット", page_icon=str(ICON), layout="wide")
 st.html(CSS)
 
 page = st.navigation(
@@ -20,4 +31,12 @@ page = st.navigation(
         st.Page("views/corpus.py", title="資料の管理", icon=":material/folder_open:"),
     ]
 )
-page.run()
+try:
+    page.run()
+except Exception:
+    # Users see a Japanese message; the traceback goes to the server log only
+    # (client.showErrorDetails = "none" hides whatever escapes this).
+    log.exception("page %s failed", page.url_path or "chat")
+    st.error(UNEXPECTED)
+    if st.get_option("global.appTest"):
+        raise  # tests still see the exception (at.exception)

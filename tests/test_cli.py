@@ -175,8 +175,8 @@ def test_argparse_errors_are_japanese_with_exit_code_2(monkeypatch, capsys, tmp_
         (["ask", "質問", "--point", "x"], "--point: 'x' は整数ではありません"),
         (["ask", "質問", "--mode", "fast"], "--mode: 'fast' は指定できません"),
         (["ask", "--j", "q.jsonl"], "オプション --j では、どれのことか決まりません（候補: --json, --jsonl）"),
-        (["search", "質問"], "コマンド（ask、ingest、status のいずれか）: 'search' は指定できません"),
-        ([], "次の指定が必要です: コマンド（ask、ingest、status のいずれか）"),
+        (["search", "質問"], "コマンド（ask、ingest、status、playbook、admin のいずれか）: 'search' は指定できません"),
+        ([], "次の指定が必要です: コマンド（ask、ingest、status、playbook、admin のいずれか）"),
     ]
     for argv, message in cases:
         with pytest.raises(SystemExit) as exit_:
@@ -324,3 +324,48 @@ def test_status_and_municipality_filter_over_two_reports(two_report_index):
     cited = json.loads(res.stdout)["citations"]
     assert cited and {c["municipality"] for c in cited} == {"芽室町"}
     assert {c["doc_title"] for c in cited} == {"地方版孤独・孤立対策官民連携プラットフォーム 取組事例集（令和7年度）"}
+
+
+def test_admin_set_password_writes_only_a_salted_hash(tmp_path, monkeypatch):
+    from tsunagari.app import auth
+    from tsunagari.cli import main
+
+    data = tmp_path / "data"
+    res = _run(["tsunagari", "admin", "set-password", "--stdin"], data,
+               input="正しい馬のバッテリー\n")
+    assert res.returncode == 0, res.stderr
+    path = data / "maintainer_password.json"
+    raw = path.read_text(encoding="utf-8")
+    assert "正しい馬" not in raw and (path.stat().st_mode & 0o777) == 0o600
+    record = json.loads(raw)
+    assert {"algorithm", "n", "r", "p", "salt", "hash"} <= record.keys()
+    assert auth.verify_password("正しい馬のバッテリー", record)
+    assert not auth.verify_password("正しい馬のバッテリ", record)
+    # The same password again: a new salt, so a new hash.
+    _run(["tsunagari", "admin", "set-password", "--stdin"], data, input="正しい馬のバッテリー\n")
+    assert json.loads(path.read_text())["salt"] != record["salt"]
+    short = _run(["tsunagari", "admin", "set-password", "--stdin"], data, input="短い\n")
+    assert short.returncode == 1 and "10 文字以上" in short.stderr
+    assert auth.verify_password("正しい馬のバッテリー", json.loads(path.read_text()))
+
+    # Interactive: asked twice with getpass; a mismatch changes nothing.
+    monkeypatch.setenv("TSUNAGARI_DATA_DIR", str(tmp_path / "other"))
+    answers = iter(["first password 1", "second password"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["admin", "set-password"]) == 1
+    assert not (tmp_path / "other" / "maintainer_password.json").exists()
+    answers = iter(["first password 1", "first password 1"])
+    target = tmp_path / "elsewhere" / "pw.json"
+    assert main(["admin", "set-password", "--file", str(target)]) == 0
+    assert auth.verify_password("first password 1", json.loads(target.read_text()))
+
+
+def test_admin_server_flags_bind_localhost_and_cap_uploads(tmp_path):
+    res = _run(["tsunagari", "admin", "server-flags"], tmp_path)
+    assert res.stdout.split() == ["--server.address", "localhost", "--server.maxUploadSize", "200"]
+    res = _run(["tsunagari", "admin", "server-flags"], tmp_path,
+               {"TSUNAGARI_SERVER_ADDRESS": "0.0.0.0", "TSUNAGARI_MAX_FILE_MB": "20.5"})
+    assert res.stdout.split() == ["--server.address", "0.0.0.0", "--server.maxUploadSize", "20"]
+    res = _run(["tsunagari", "admin", "server-flags"], tmp_path,
+               {"STREAMLIT_SERVER_ADDRESS": "192.0.2.10"})
+    assert res.stdout.split()[1] == "192.0.2.10"

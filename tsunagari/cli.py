@@ -1,4 +1,4 @@
-"""Command line: `python -m tsunagari ask|ingest|status|playbook`.
+"""Command line: `python -m tsunagari ask|ingest|status|playbook|admin`.
 
 `tsunagari.service` is imported inside the commands: it pulls numpy and LangChain, and
 `--help` (or a typo) should answer at once.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import errno
+import getpass
+import math
 import json
 import os
 import sys
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from tsunagari.answering.citations import answer_markdown
+from tsunagari.app import auth
 from tsunagari.answering.contract import answer_to_dict
 from tsunagari.answering.question import check_filters, clean_history, validate_question
 from tsunagari.chunking import registry
@@ -80,6 +83,18 @@ def _parser() -> argparse.ArgumentParser:
     pb.add_argument("--situation", help="状況をひとことで（自由記述）")
     pb.add_argument("--json", action="store_true", help="手引きを JSON（節・事例・出典）で出力する")
     pb.add_argument("--docx", type=Path, metavar="FILE", help="Word（.docx、出典は脚注）にも書き出す")
+    adm = sub.add_parser("admin", help="保守担当者の設定（パスワード、サーバーの起動オプション）")
+    admin_sub = adm.add_subparsers(dest="admin_command", required=True)
+    setpw = admin_sub.add_parser(
+        "set-password", help="保守担当者パスワードを設定する（ハッシュだけをデータフォルダに保存）")
+    setpw.add_argument("--stdin", action="store_true",
+                       help="パスワードを標準入力の 1 行目から読む（スクリプト用。確認の入力なし）")
+    setpw.add_argument("--file", type=Path, metavar="PATH",
+                       help="保存先（既定: TSUNAGARI_MAINTAINER_PASSWORD_FILE、"
+                       "なければデータフォルダの maintainer_password.json）")
+    admin_sub.add_parser("server-flags",
+                         help="`streamlit run` に渡す待ち受けアドレスとアップロード上限を出力する"
+                         "（make run が使う）")
     return p
 
 
@@ -428,11 +443,39 @@ def _cases_by_report(settings) -> dict[str, list[str]]:
     return {doc: [e.key for e in catalogue.of_report(doc)] for doc in catalogue.doc_ids}
 
 
+def run_admin(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.admin_command == "server-flags":
+        # Streamlit's maxUploadSize is whole MB: rounded down, so no upload passes the corpus
+        # limit (at least 1 MB).
+        cap = max(1, math.floor(settings.max_file_mb))
+        print(f"--server.address {settings.server_address} --server.maxUploadSize {cap}")
+        return 0
+    path = args.file or settings.password_path()
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("保守担当者パスワード: ")
+        auth.check_new_password(password)
+        if getpass.getpass("もう一度入力してください: ") != password:
+            print("エラー: 2 回の入力が一致しません。パスワードは変更していません。", file=sys.stderr)
+            return 1
+    record = auth.hash_password(password)
+    auth.write_password_record(path, record)
+    print(f"保守担当者パスワードを設定しました（scrypt のハッシュのみを {path} に保存）。"
+          "サインイン中の保守担当者は、もう一度サインインが必要です。")
+    if args.file and settings.maintainer_password_file != args.file \
+            and settings.password_path() != args.file:
+        _notice(f"アプリがこのファイルを使うよう TSUNAGARI_MAINTAINER_PASSWORD_FILE={path} を"
+                "設定してください。")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"ask": run_ask, "ingest": run_ingest, "status": run_status,
-                    "playbook": run_playbook}
+                    "playbook": run_playbook, "admin": run_admin}
         return commands[args.command](args)
     except TsunagariError as exc:
         print(f"エラー: {exc}", file=sys.stderr)
@@ -440,6 +483,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a disk full or a closed pipe mid-way: no traceback
         print(f"エラー: ファイルの読み書きに失敗しました（{_os_reason(exc)}）。", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, EOFError):
         print("中断しました。", file=sys.stderr)
         return 130

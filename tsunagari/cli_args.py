@@ -33,7 +33,7 @@ _MESSAGES = (
      "オプション {option} では、どれのことか決まりません（候補: {matches}）。"),
     (r"unexpected option string: (?P<option>.*)", "ここにはオプション {option} を置けません。"),
 )
-_COMMAND = "コマンド（ask、ingest、status のいずれか）"
+_COMMAND = "コマンド（ask、ingest、status、playbook、admin のいずれか）"
 
 
 def _translate(templates, message: str) -> str | None:
@@ -53,7 +53,7 @@ def japanese_error(message: str) -> str:
     >>> japanese_error("argument --point: invalid choice: 7 (choose from 1, 2, 3, 4, 5)")
     '--point: 7 は指定できません（指定できる値: 1, 2, 3, 4, 5）。'
     >>> japanese_error("the following arguments are required: command")
-    '次の指定が必要です: コマンド（ask、ingest、status のいずれか）'
+    '次の指定が必要です: コマンド（ask、ingest、status、playbook、admin のいずれか）'
     """
     m = re.fullmatch(r"argument (?P<name>[^:]+): (?P<inner>.*)", message, flags=re.DOTALL)
     if m:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -201,6 +202,61 @@ class Settings(BaseSettings):
         "file that takes longer is refused and nothing is written.",
     )
 
+    # --- Who may change what everyone sees (the 資料の管理 page); see tsunagari/app/auth.py ---
+    maintainer_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Sign-in with Streamlit's st.login (OpenID Connect, configured in "
+        ".streamlit/secrets.toml [auth]): the e-mail addresses (st.user.email, compared "
+        "case-insensitively) of maintainers. Comma-separated in the environment. Empty: this "
+        "method is off. Everyone else may still ask, browse and rate.",
+    )
+    auth_provider: str = Field(
+        default="",
+        description="The named provider of secrets.toml ([auth.<name>]) that st.login uses; "
+        "empty: the [auth] section itself.",
+    )
+    proxy_user_header: str = Field(
+        default="",
+        description="Sign-in by a trusted reverse proxy: the request header that carries the "
+        "user name the proxy authenticated (e.g. X-Forwarded-User). Off (empty) by default; "
+        "turn it on only when the app is reachable through that proxy alone (bind it to "
+        "localhost), since anyone who reaches the app directly can send the header.",
+    )
+    maintainer_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Sign-in by proxy header: the user names (exact, as the proxy sends them) "
+        "of maintainers. Comma-separated in the environment.",
+    )
+    maintainer_password_file: Path | None = Field(
+        default=None,
+        description="Maintainer password for small offices: the file with its salted scrypt "
+        "hash, written by `python -m tsunagari admin set-password` (never the password "
+        "itself). Default: data_dir/maintainer_password.json. No file: this method is off.",
+    )
+    password_max_failures: int = Field(
+        default=5, ge=1,
+        description="Wrong maintainer passwords in a row before sign-in is locked for a while "
+        "(kept in data_dir, so a restart does not reset it).",
+    )
+    password_lockout_seconds: float = Field(
+        default=30.0, gt=0,
+        description="The first lock after password_max_failures wrong passwords (seconds); it "
+        "doubles with each further wrong password, up to one hour.",
+    )
+    maintainer_session_hours: float = Field(
+        default=8.0, gt=0,
+        description="A password sign-in ends after this many hours (or when the browser tab "
+        "is closed, or the password is changed).",
+    )
+    server_address: str = Field(
+        default="localhost",
+        validation_alias=AliasChoices("TSUNAGARI_SERVER_ADDRESS", "STREAMLIT_SERVER_ADDRESS",
+                                      "server_address"),
+        description="Address `make run` binds the app to. localhost by default, so only this "
+        "machine (and a reverse proxy on it) reaches the app; 0.0.0.0 listens on all "
+        "interfaces.",
+    )
+
     # --- Evaluation and tests ---
     eval_out: Path = Field(
         default=PROJECT_ROOT / "eval" / "out",
@@ -212,6 +268,21 @@ class Settings(BaseSettings):
         description="Test hook only: seconds to wait per chunk while embedding, so a test can "
         "kill a refresh half-way. Never set in production.",
     )
+
+
+    @field_validator("maintainer_emails", "maintainer_users", mode="before")
+    @classmethod
+    def _name_list(cls, value: object) -> object:
+        """A comma-separated string (from the environment) or a list; blanks dropped."""
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, (list, tuple)):
+            return [str(v).strip() for v in value if str(v).strip()]
+        return value
+
+    def password_path(self) -> Path:
+        """Where the maintainer password hash is (maintainer_password_file or the data dir)."""
+        return self.maintainer_password_file or Path(self.data_dir) / "maintainer_password.json"
 
 
 _TOML_NAME = "tsunagari.toml"
