@@ -145,12 +145,9 @@ def _render_answer(msg: dict, fresh: bool = False) -> None:
         st.caption(f":material/info: {html.md_escape(notice)}")
     if msg.get("filters_label"):
         st.caption(html.md_escape(msg["filters_label"]))
-    if view.sources:
+    if view.count:
         st.markdown("**出典**")
-        for source in view.sources:
-            st.html(source.card)
-            with st.expander(source.label):
-                st.html(source.passage)
+        st.html(view.sources)
     cols = st.columns([1, 5])
     with cols[0]:
         st.feedback("thumbs", key=f"fb-{turn}", on_change=_save_rating, args=(msg,))

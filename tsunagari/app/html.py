@@ -37,6 +37,9 @@ CSS = """
 .tg-full{white-space:pre-wrap;font-size:.92rem;line-height:1.7}
 .tg-answer a.tg-ref{text-decoration:none;font-weight:600}
 mark.tg-hl{background:#ffe08a;color:inherit;padding:0 .1em;border-radius:.2em}
+.tg-more{margin:0 0 .6rem .4rem;font-size:.9rem}
+.tg-more summary{cursor:pointer;opacity:.85}
+.tg-more .tg-full{padding:.4rem .6rem}
 </style>
 """
 

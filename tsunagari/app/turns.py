@@ -21,20 +21,25 @@ LIVE_REDRAW_S = 0.15
 
 
 @dataclass(frozen=True)
-class SourceView:
-    """One citation as drawn: its card, the expander's label and the full passage."""
-
-    card: str
-    label: str
-    passage: str
-
-
-@dataclass(frozen=True)
 class AnswerView:
-    """One answer as drawn: the body's HTML and its source cards."""
+    """One answer as drawn: the body's HTML, and its source cards with the full passage of each
+    in a <details> under it (one HTML element for all the sources: every element is a message
+    to the browser on every rerun of the page)."""
 
     body: str
-    sources: tuple[SourceView, ...]
+    sources: str
+    count: int
+
+
+def sources_html(answer: Answer, turn: str, terms: list[str]) -> str:
+    """The source cards of an answer, each followed by its full passage (folded)."""
+    parts = []
+    for cit in answer.citations:
+        label = f"[{cit.n}] の全文を見る（本資料 p.{page_range(cit.chunk.pages)}）"
+        parts.append(html.source_card_html(cit, terms, turn)
+                     + f'<details class="tg-more"><summary>{html.escape(label)}</summary>'
+                     + html.chunk_html(cit.chunk, terms) + "</details>")
+    return '<div class="tg-sources">' + "".join(parts) + "</div>" if parts else ""
 
 
 def answer_view(answer: Answer, turn: str,
@@ -42,25 +47,21 @@ def answer_view(answer: Answer, turn: str,
     """The HTML of an answer and its cards (the question's terms highlighted).
 
     >>> from tsunagari.types import Chunk, Citation
-    >>> c = Chunk("c1", "d", "事例集", "庁内の連携会議", (6,), municipality="仙台市")
+    >>> c = Chunk("c1", "d", "事例集", "庁内の<b>連携会議</b>", (6,), municipality="仙台市")
     >>> a = Answer("連携会議は？", "会議を開いた。[1]", False, (Citation(1, c, "庁内の連携会議", 6, (6,)),), ())
     >>> v = answer_view(a, "t1")
-    >>> 'href="#src-t1-1"' in v.body, 'id="src-t1-1"' in v.sources[0].card
-    (True, True)
-    >>> v.sources[0].label, '<mark class="tg-hl">連携会議</mark>' in v.sources[0].passage
-    ('[1] の全文を見る（本資料 p.6）', True)
+    >>> 'href="#src-t1-1"' in v.body, 'id="src-t1-1"' in v.sources, v.count
+    (True, True, 1)
+    >>> '<summary>[1] の全文を見る（本資料 p.6）</summary>' in v.sources
+    True
+    >>> '&lt;b&gt;<mark class="tg-hl">連携会議</mark>&lt;/b&gt;' in v.sources
+    True
     """
     numbers = [c.n for c in answer.citations]
     terms = html.query_terms(answer.standalone_question or answer.question, tokenize) \
         if answer.citations else []
-    return AnswerView(
-        body=html.answer_html(answer.body, turn, numbers),
-        sources=tuple(
-            SourceView(card=html.source_card_html(cit, terms, turn),
-                       label=f"[{cit.n}] の全文を見る（本資料 p.{page_range(cit.chunk.pages)}）",
-                       passage=html.chunk_html(cit.chunk, terms))
-            for cit in answer.citations),
-    )
+    return AnswerView(body=html.answer_html(answer.body, turn, numbers),
+                      sources=sources_html(answer, turn, terms), count=len(answer.citations))
 
 
 def stream_steps(text: str, steps: int = STREAM_STEPS) -> Iterator[str]:

@@ -240,10 +240,11 @@ def app_server(env: dict[str, str], log_path: Path,
 
 async def _session(browser, url: str, qs: list[str], expected: list[str], start: asyncio.Event,
                    opened: list[int]) -> dict:
-    """One chat session: open the page, wait for the start signal, ask the series."""
+    """One chat session: open the page, wait for the start signal, ask the series. The page
+    stays open (its browser processes' CPU is read before they exit)."""
     context = await browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
     page = await context.new_page()
-    out = {"latencies": [], "errors": [], "mismatches": 0}
+    out = {"latencies": [], "errors": [], "mismatches": 0, "context": context}
     try:
         await page.goto(url, timeout=120_000)
         box = page.locator(INPUT)
@@ -271,8 +272,6 @@ async def _session(browser, url: str, qs: list[str], expected: list[str], start:
                 out["mismatches"] += 1
     except Exception as exc:
         out["errors"].append(f"{type(exc).__name__}: {exc}"[:200])
-    finally:
-        await context.close()
     return out
 
 
@@ -299,6 +298,8 @@ async def _run_sessions(url: str, series: list[list[str]], expected: list[list[s
             wall = time.perf_counter() - t0
             cpu = proc_cpu_s(server_pid) - cpu0
             browser_cpu = tree_cpu_s(os.getpid()) - browser_cpu0
+            for r in results:
+                await r.pop("context").close()
         finally:
             await browser.close()
     lat = [x for r in results for x in r["latencies"]]
