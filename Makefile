@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: setup system-deps run test test-browser test-llm bench ingest eval clean
+.PHONY: setup system-deps run test test-browser test-llm bench bench-load ingest eval clean
 
 setup: $(STAMP)
 
@@ -70,8 +70,12 @@ test-llm: setup $(LLAMA_STAMP)
 eval: setup
 	$(PY) -m eval --system tsunagari bm25 dense vanilla
 
-bench: setup
+# All benchmarks, the load one (N chat sessions in headless Chromium against the app) last.
+bench: setup system-deps
 	$(PY) -m tsunagari.evaluation.bench
+
+bench-load: setup system-deps
+	$(PY) -m tsunagari.evaluation.bench_load
 
 clean:
 	rm -rf $(TSUNAGARI_DATA_DIR) .pytest_cache

@@ -4,17 +4,15 @@ import time
 
 import streamlit as st
 
-from tsunagari.answering.citations import answer_markdown, page_range, source_rows
+from tsunagari.answering.citations import answer_markdown, source_rows
 from tsunagari.answering.question import validate_question
-from tsunagari.app import catalog, html, state, status
+from tsunagari.app import catalog, html, state, status, turns
 from tsunagari.app.export import conversation_docx, conversation_markdown
 from tsunagari.app.feedback import MAX_COMMENT_CHARS, FeedbackStore
 from tsunagari.errors import IndexMissingError, InputError, TsunagariError
-from tsunagari.indexing.shared import origin_line
-from tsunagari.indexing.store import read_manifest
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-STREAM_DELAY = 0.03  # seconds between streamed sentences
+STREAM_DELAY = 0.05  # seconds between the steps of a shown answer (turns.STREAM_STEPS)
 SPINNER = {"extractive": "資料を検索しています…", "llm": "資料を検索し、回答を書いています…"}
 
 settings = state.settings()
@@ -56,7 +54,8 @@ with st.sidebar:
     st.button("新しい会話", icon=":material/add_comment:", on_click=state.new_conversation, width="stretch")
 
     st.subheader("絞り込み")
-    opts = catalog.filter_options(base_service.retriever.chunks)
+    opts = state.per_service(base_service, "filter_options",
+                             lambda: catalog.filter_options(base_service.retriever.chunks))
     point = st.selectbox(
         "ポイント", [0, 1, 2, 3, 4, 5], key="f_point",
         format_func=lambda p: html.point_label(p) if p else "すべて",
@@ -81,9 +80,7 @@ with st.sidebar:
     )
 
     st.subheader("索引の状態")
-    st.caption("  \n".join(html.md_escape(line)
-                            for line in [*status.index_status_lines(read_manifest(settings)),
-                                         *filter(None, [origin_line(settings)])]))
+    st.caption(state.index_status_caption(settings))
 
     st.subheader("質問の例")
     st.caption("押すと入力欄に入ります。")
@@ -126,33 +123,32 @@ def _user_bubble(text: str) -> None:
         st.html(f'<div class="tg-full">{html.escape(text)}</div>')
 
 
+def _view(msg: dict) -> turns.AnswerView:
+    """The answer's HTML, built once when it arrived (older messages: built on first draw)."""
+    if "view" not in msg:
+        msg["view"] = turns.answer_view(msg["answer"], msg["turn"], service.retriever.tokenizer)
+    return msg["view"]
+
+
 def _render_answer(msg: dict, fresh: bool = False) -> None:
     answer, turn = msg["answer"], msg["turn"]
-    body = answer.body
-    numbers = [c.n for c in answer.citations]
-    if fresh:  # stream the answer sentence by sentence (always as escaped HTML)
+    view = _view(msg)
+    if fresh:  # show the answer in a few growing steps (always as escaped HTML)
         slot = st.empty()
-        shown = ""
-        for piece in html.stream_pieces(body):
-            shown += piece
+        numbers = [c.n for c in answer.citations]
+        for shown in turns.stream_steps(answer.body):
             slot.html(html.answer_html(shown, turn, numbers))
             time.sleep(STREAM_DELAY)
-        slot.html(html.answer_html(body, turn, numbers))
+        slot.html(view.body)
     else:
-        st.html(html.answer_html(body, turn, numbers))
+        st.html(view.body)
     for notice in answer.notices:
         st.caption(f":material/info: {html.md_escape(notice)}")
     if msg.get("filters_label"):
         st.caption(html.md_escape(msg["filters_label"]))
-    if answer.citations:
-        terms = html.query_terms(answer.standalone_question or answer.question,
-                               service.retriever.tokenizer)
+    if view.count:
         st.markdown("**出典**")
-        for cit in answer.citations:
-            st.html(html.source_card_html(cit, terms, turn))
-            pages = page_range(cit.chunk.pages)
-            with st.expander(f"[{cit.n}] の全文を見る（本資料 p.{pages}）"):
-                st.html(html.chunk_html(cit.chunk, terms))
+        st.html(view.sources)
     cols = st.columns([1, 5])
     with cols[0]:
         st.feedback("thumbs", key=f"fb-{turn}", on_change=_save_rating, args=(msg,))
@@ -190,63 +186,80 @@ for m in msgs:
         with st.chat_message("assistant"):
             _render_answer(m)
 
-prompt = st.chat_input("質問を入力してください（例：福祉以外の部署を巻き込むには？）",
-                       key="chat_input")
-pending = st.session_state.pop("pending_question", None)
-question = prompt if isinstance(prompt, str) else pending
-if question is not None and not question.strip():
-    question = None  # empty input is ignored
+st.chat_input("質問を入力してください（例：福祉以外の部署を巻き込むには？）",
+              key="chat_input", on_submit=state.queue_chat_input)
 
-if question:
+
+def _answer(question: str, history: list[dict]):
+    """The answer to a question; an LLM's text is shown as it is written (redrawn at most every
+    LIVE_REDRAW_S). Returns (answer, streamed) or raises TsunagariError."""
+    slot, shown, answer, drawn = st.empty(), "", None, 0.0
+    with st.spinner(SPINNER[service.settings.answer_mode]):
+        for item in service.answerer.stream(question, history=history, filters=filters):
+            if isinstance(item, str):
+                shown += item
+                if time.monotonic() - drawn >= turns.LIVE_REDRAW_S:
+                    slot.html(html.answer_html(shown, "live", []))
+                    drawn = time.monotonic()
+            else:
+                answer = item
+    slot.empty()
+    return answer, bool(shown)
+
+
+# Questions are answered in the order they were sent. The one being answered stays at the head
+# of the queue until its answer is in the conversation: a question sent meanwhile interrupts this
+# run, and the next run answers both (see state.question_queue).
+queue = state.question_queue()
+while queue:
+    question = queue[0]
     try:
         question = validate_question(question, settings.max_question_chars)
     except InputError as exc:
+        queue.pop(0)
         st.warning(html.md_escape(exc))
-        question = None
-
-if question:
+        continue
     history = [{"role": m["role"], "content": m["content"]} for m in msgs]
     _user_bubble(question)
     with st.chat_message("assistant"):
-        streamed = False
         try:
-            # A generated answer streams its text as the model writes it; an extractive one
-            # arrives whole and is then shown sentence by sentence.
-            slot, shown, answer = st.empty(), "", None
-            with st.spinner(SPINNER[service.settings.answer_mode]):
-                for item in service.answerer.stream(question, history=history, filters=filters):
-                    if isinstance(item, str):
-                        shown += item
-                        slot.html(html.answer_html(shown, "live", []))
-                    else:
-                        answer = item
-            slot.empty()
-            streamed = bool(shown)
+            answer, streamed = _answer(question, history)
         except TsunagariError as exc:
+            queue.pop(0)
             st.error(html.md_escape(exc))
-        else:
-            st.session_state.turn_counter = st.session_state.get("turn_counter", 0) + 1
-            msg = {
-                "role": "assistant", "content": answer.body, "answer": answer,
-                "turn": f"t{st.session_state.turn_counter}", "history": history,
-                "filters": {k: v for k, v in vars(filters).items() if v},
-                "filters_label": catalog.describe_filters(filters),
-            }
-            _render_answer(msg, fresh=not streamed)
-            msgs.append({"role": "user", "content": question})
-            msgs.append(msg)
+            continue
+        except Exception:  # a bug: drop the question rather than fail every later run
+            queue.pop(0)
+            raise
+        st.session_state.turn_counter = st.session_state.get("turn_counter", 0) + 1
+        turn = f"t{st.session_state.turn_counter}"
+        msg = {
+            "role": "assistant", "content": answer.body, "answer": answer, "turn": turn,
+            "history": history, "filters": {k: v for k, v in vars(filters).items() if v},
+            "filters_label": catalog.describe_filters(filters),
+            "view": turns.answer_view(answer, turn, service.retriever.tokenizer),
+        }
+        # No Streamlit call between these three lines: nothing can interrupt them.
+        msgs.append({"role": "user", "content": question})
+        msgs.append(msg)
+        queue.pop(0)
+        _render_answer(msg, fresh=not streamed)
 
 with export_box:
     if any(m["role"] == "assistant" for m in msgs):
         stamp = time.strftime("%Y%m%d-%H%M")
         label = catalog.describe_filters(filters)
+        # Built when clicked (not on every rerun), from the conversation as it is then.
+        snapshot = list(msgs)
         st.download_button(
-            "Markdown で保存", data=conversation_markdown(msgs, filters=label),
-            file_name=f"tsunagari-{stamp}.md", mime="text/markdown", icon=":material/description:", width="stretch",
+            "Markdown で保存", data=lambda: conversation_markdown(snapshot, filters=label),
+            file_name=f"tsunagari-{stamp}.md", mime="text/markdown", icon=":material/description:",
+            width="stretch", on_click="ignore",
         )
         st.download_button(
-            "Word メモで保存", data=conversation_docx(msgs, filters=label),
-            file_name=f"tsunagari-{stamp}.docx", mime=DOCX_MIME, icon=":material/article:", width="stretch",
+            "Word メモで保存", data=lambda: conversation_docx(snapshot, filters=label),
+            file_name=f"tsunagari-{stamp}.docx", mime=DOCX_MIME, icon=":material/article:",
+            width="stretch", on_click="ignore",
         )
     else:
         st.caption("回答が出ると、会話を Markdown や Word メモ（出典は脚注）で保存できます。")

@@ -275,3 +275,42 @@ def test_comparison_answer_shows_a_table_in_the_chat(server):
             page.screenshot(path=str(ARTIFACTS / "chat_table.png"), full_page=False)
         finally:
             browser.close()
+
+
+def test_two_questions_sent_quickly_are_both_answered(server, tmp_path):
+    """The second question is sent while the first answer is still being drawn: both questions
+    and both answers stay in the chat and in the Markdown export, in the order sent."""
+    from playwright.sync_api import expect, sync_playwright
+
+    first, second = QUESTION, "首長を巻き込むにはどうすればよいですか？"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+            page.goto(server["url"])
+            box = page.locator(INPUT)
+            expect(box).to_be_visible(timeout=90_000)
+            box.fill(first)
+            box.press("Enter")
+            # As soon as the first question is on the page, i.e. while its answer is looked up
+            # and drawn (the run that draws it is interrupted by the second question).
+            expect(page.locator(USER_MSG)).to_have_count(1, timeout=30_000)
+            box.fill(second)
+            box.press("Enter")
+            page.wait_for_function(
+                "document.querySelectorAll('[id^=src-t2-]').length > 0", timeout=60_000)
+            expect(page.locator(USER_MSG)).to_have_count(2, timeout=30_000)
+            users = page.locator(USER_MSG)
+            expect(users.nth(0)).to_contain_text(first)
+            expect(users.nth(1)).to_contain_text(second)
+            assert page.locator("[id^=src-t1-]").count() > 0, "the first answer is shown too"
+            expect(page.locator(".tg-answer")).to_have_count(2)
+            with page.expect_download(timeout=30_000) as info:
+                page.get_by_role("button", name="Markdown で保存").click()
+            path = tmp_path / "chat.md"
+            info.value.save_as(path)
+            md = path.read_text(encoding="utf-8")
+            assert first in md and second in md and md.index(first) < md.index(second)
+            assert md.count("[^1-1]") >= 1 and md.count("[^2-1]") >= 1
+        finally:
+            browser.close()

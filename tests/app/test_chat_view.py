@@ -48,12 +48,14 @@ def test_question_gives_answer_with_source_cards(app_env):
     html = "\n".join(_html(at))
     # The answer is drawn with [n] linked to the cards below it.
     assert 'href="#src-t1-1"' in html and 'id="src-t1-1"' in html
-    cards = [h for h in _html(at) if 'class="tg-card"' in h]
+    # All the cards of an answer are one HTML element (one message to the browser per rerun).
+    [sources] = [h for h in _html(at) if 'class="tg-card"' in h]
+    cards = sources.split('<div class="tg-card" ')[1:]
     assert len(cards) == len(answer.citations)
     assert "仙台市" in cards[0] and "本資料 p.6" in cards[0] and "出典: " in cards[0]
     assert '<mark class="tg-hl">' in cards[0]  # the question's terms are highlighted
-    # The full passage is in an expander under each card.
-    assert any("の全文を見る" in e.label for e in at.expander)
+    # The full passage is folded under each card.
+    assert sources.count("の全文を見る") == len(answer.citations)
     # The trailing text-only source list is replaced by the cards.
     assert not any("**出典**" in h for h in _html(at))
     assert at.get("feedback"), "each answer has 👍/👎"
@@ -196,3 +198,44 @@ def test_llm_mode_with_unreachable_server_falls_back_with_notice(app_env, monkey
     assert answer.mode == "extractive" and answer.citations
     assert any("LLM" in n for n in answer.notices)
     assert any("LLM" in c.value for c in at.caption)
+
+
+def test_a_question_sent_while_one_is_answered_is_queued_not_dropped(app_env):
+    """A question sent while an answer is drawn interrupts that run; the queue keeps both.
+
+    The state such an interrupted run leaves: its question still at the head of the queue
+    (it is only removed once its answer is in the conversation). The next question is then
+    sent through the chat input, whose callback queues it behind the first.
+    """
+    first, second = Q_SENDAI, "首長を巻き込むにはどうすればよいですか？"
+    at = _app()
+    at.session_state["question_queue"] = [first]
+    _ask(at, second)
+    msgs = at.session_state["messages"]
+    assert [m["content"] for m in msgs if m["role"] == "user"] == [first, second]
+    assert [m["role"] for m in msgs] == ["user", "assistant", "user", "assistant"]
+    assert msgs[1]["answer"].question == first and msgs[3]["answer"].question == second
+    assert msgs[3]["history"][0]["content"] == first  # the second was asked after the first
+    assert list(at.session_state["question_queue"]) == []
+    # Both answers are drawn (each with its own feedback row) and both are in the exports.
+    assert len(at.get("feedback")) == 2
+    bodies = _html(at)
+    assert any('id="src-t1-1"' in h for h in bodies) and any('id="src-t2-1"' in h for h in bodies)
+    md = conversation_markdown(msgs)
+    assert md.index(first) < md.index(second)
+    document = docx.Document(io.BytesIO(conversation_docx(msgs)))
+    texts = [p.text for p in document.paragraphs]
+    assert any(first in t for t in texts) and any(second in t for t in texts)
+    # A rerun (any widget) draws the same conversation and asks nothing again.
+    at.run()
+    assert len(at.session_state["messages"]) == 4
+
+
+def test_a_case_asked_from_the_case_list_is_answered_in_the_chat(app_env):
+    at = _app()
+    at.switch_page("views/cases.py").run()
+    next(b for b in at.button if b.label == "チャットで聞く").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    msgs = at.session_state["messages"]
+    assert len(msgs) == 2 and "について" in msgs[0]["content"]
+    assert msgs[1]["answer"].citations and list(at.session_state["question_queue"]) == []

@@ -43,6 +43,9 @@ CSS = """
 .tg-answer table.tg-table th{background:rgba(128,128,128,.12)}
 .tg-answer table.tg-table td:first-child,.tg-answer table.tg-table td:last-child{white-space:nowrap}
 mark.tg-hl{background:#ffe08a;color:inherit;padding:0 .1em;border-radius:.2em}
+.tg-more{margin:0 0 .6rem .4rem;font-size:.9rem}
+.tg-more summary{cursor:pointer;opacity:.85}
+.tg-more .tg-full{padding:.4rem .6rem}
 </style>
 """
 

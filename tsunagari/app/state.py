@@ -5,14 +5,18 @@ Only this module, app.py and views/ import streamlit; the logic they call lives 
 
 from __future__ import annotations
 
+import gc
 import uuid
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from tsunagari.app.status import ingest_verb, progress_adapter
+from tsunagari.app.html import md_escape
+from tsunagari.app.status import index_status_lines, ingest_verb, progress_adapter
 from tsunagari.config import Settings, load_settings
-from tsunagari.indexing.shared import refresh_if_changed
+from tsunagari.indexing.shared import origin_line, refresh_if_changed
 from tsunagari.indexing.store import manifest_stamp, read_manifest
 from tsunagari.service import Service, ingest, open_service
 
@@ -35,7 +39,13 @@ def _key(s: Settings) -> str:
 
 @st.cache_resource(show_spinner="索引を読み込んでいます…", max_entries=4)
 def _open(key: str, _settings: Settings) -> Service:
-    return open_service(_settings)
+    service = open_service(_settings)
+    # Streamlit runs a full garbage collection after every script run (runner.postScriptGC);
+    # with the index, Sudachi and torch loaded that walk took as much CPU as the chat page
+    # itself. Objects alive now (modules, the service) move to the permanent generation, which
+    # those collections skip; what sessions create later is still collected.
+    gc.freeze()
+    return service
 
 
 def get_service(s: Settings) -> Service:
@@ -44,6 +54,36 @@ def get_service(s: Settings) -> Service:
     Raises IndexMissingError when no index exists (not cached, so a later build is picked up).
     """
     return _open(_key(s), s)
+
+
+_DERIVED: dict[int, tuple[weakref.ref, dict[str, Any]]] = {}
+_STATUS: dict[str, str] = {}
+
+
+def per_service(service: Service, name: str, make: Callable[[], Any]) -> Any:
+    """A value derived from a cached service (e.g. the sidebar's filter choices), made once per
+    service and process instead of on every rerun of every session."""
+    entry = _DERIVED.get(id(service))
+    if entry is None or entry[0]() is not service:
+        for key in [k for k, (ref, _) in _DERIVED.items() if ref() is None]:
+            _DERIVED.pop(key, None)
+        entry = _DERIVED[id(service)] = (weakref.ref(service), {})
+    values = entry[1]
+    if name not in values:
+        values[name] = make()
+    return values[name]
+
+
+def index_status_caption(s: Settings) -> str:
+    """The sidebar's index status (Markdown-escaped lines), read again only when the manifest
+    file changes."""
+    key = f"{s.data_dir}|{manifest_stamp(s)}|{s.chroma_host}"
+    if key not in _STATUS:
+        if len(_STATUS) > 16:
+            _STATUS.clear()
+        lines = [*index_status_lines(read_manifest(s)), *filter(None, [origin_line(s)])]
+        _STATUS[key] = "  \n".join(md_escape(line) for line in lines)
+    return _STATUS[key]
 
 
 def clear_service() -> None:
@@ -84,13 +124,37 @@ def messages() -> list[dict[str, Any]]:
 
 def new_conversation() -> None:
     st.session_state.messages = []
-    st.session_state.pop("pending_question", None)
+    st.session_state.question_queue = []
     st.session_state.session_id = uuid.uuid4().hex[:12]
+
+
+def question_queue() -> list[str]:
+    """Questions sent but not answered yet, oldest first.
+
+    A question sent while an answer is still being drawn interrupts that script run; it is
+    queued by the chat input's callback (which runs first in the next run), and the question
+    being answered stays at the head of the queue until its answer is in `messages()`, so
+    neither is lost.
+    """
+    if "question_queue" not in st.session_state:
+        st.session_state.question_queue = []
+    return st.session_state.question_queue
+
+
+def enqueue_question(question: object) -> None:
+    """Append a sent question to the queue (empty input is ignored)."""
+    if isinstance(question, str) and question.strip():
+        question_queue().append(question)
+
+
+def queue_chat_input() -> None:
+    """on_submit callback of the chat input: queue what was sent."""
+    enqueue_question(st.session_state.get("chat_input"))
 
 
 def ask_in_chat(question: str) -> None:
     """Queue a question for the chat page and switch to it (used by other pages)."""
-    st.session_state.pending_question = question
+    enqueue_question(question)
     st.switch_page(CHAT_PAGE)
 
 

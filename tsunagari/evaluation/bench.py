@@ -3,7 +3,8 @@ peak memory per mode, BM25 open time, the playbook memo, adding one report to a 
 the out-of-scope check's term look-ups (`bench_scope.py`), reading a 100-page PDF with and
 without its layout (`bench_pdf.py`), queries over ~10,000 and 100,000
 synthetic chunks with a check of the 100k targets, and replicas sharing a ~10,000-chunk store
-through a Chroma server (`bench_replica.py`)."""
+through a Chroma server (`bench_replica.py`), and N simultaneous chat sessions in headless
+Chromium against the real app server (`bench_load.py`)."""
 
 from __future__ import annotations
 
@@ -293,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="skip the benchmark of replicas behind a Chroma server")
     p.add_argument("--only-replica", action="store_true",
                    help="run only the benchmark of replicas behind a Chroma server")
+    p.add_argument("--skip-load", action="store_true",
+                   help="skip the load benchmark (N chat sessions against the app server)")
+    p.add_argument("--only-load", action="store_true", help="run only the load benchmark")
     args = p.parse_args(argv)
     if args.child_scope:
         print(json.dumps(bench_scope.measure_scope(Path(args.child_scope), args.chunks)))
@@ -300,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child_replica:
         bench_replica.report(Path(args.child_replica))
         return 0
+    if args.only_load:
+        return _load()
     if args.only_replica:
         with tempfile.TemporaryDirectory() as tmp:
             bench_replica.report(Path(tmp))
@@ -368,7 +374,16 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             subprocess.run([sys.executable, "-m", "tsunagari.evaluation.bench", "--child-replica",
                             str(Path(tmp) / "replica")], cwd=ROOT, check=True)
+    if not args.skip_load:
+        _load()
     return 0
+
+
+def _load() -> int:
+    """The load benchmark in its own process (it starts the app server and Chromium)."""
+    sys.stdout.flush()
+    return subprocess.run([sys.executable, "-m", "tsunagari.evaluation.bench_load"], cwd=ROOT,
+                          check=True).returncode
 
 
 def _queries(data: Path, rounds: int) -> dict:
