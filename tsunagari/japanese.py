@@ -102,6 +102,11 @@ class SudachiTokenizer:
                 out.append((m.surface(), tuple(m.part_of_speech()), m.normalized_form()))
         return out
 
+    def reading(self, text: str) -> str:
+        """The katakana reading of a text (名張市 → ナバリシ), from Sudachi's dictionary."""
+        text = normalize(remove_surrogates(text))
+        return "".join(m.reading_form() for m in self._tok().tokenize(text[:4000]))
+
     def __call__(self, text: str) -> list[str]:
         out = []
         for s, pos, norm in self.morphemes(text):

@@ -6,9 +6,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from tsunagari.answering.citations import in_report, report_name, section_label
-from tsunagari.answering.followup import resolve
-from tsunagari.answering.intent import Intent, classify, negated_words, spell_out
-from tsunagari.answering.question import NOT_FOUND, UNCLEAR, validate_question
+from tsunagari.answering.conditions import condition_terms
+from tsunagari.answering.intent import Intent, negated_words, spell_out
+from tsunagari.answering.names import sudachi_index
+from tsunagari.answering.query import Query, parse_query
+from tsunagari.answering.question import NOT_FOUND, UNCLEAR, validate_question  # noqa: F401 (re-exported)
+from tsunagari.answering.roles import role_indices
 from tsunagari.answering.retrieve import Retriever, wants_many
 from tsunagari.answering.routes import (
     Routed,
@@ -94,6 +97,8 @@ def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
     if verdict.reason == "anonymised":
         lines.append("ヒアリング先の自治体は、資料では地方と規模（例：中国地方、小都市）だけが示され、"
                      "市の名前は伏せられています。")
+    elif verdict.reason == "no-date":
+        lines.append("お尋ねの日付・時期は、関連する箇所にも書かれていません。")
     elif verdict.reason == "no-figure":
         names = "」「".join(verdict.missing)
         lines.append(f"お尋ねの数値（「{names}」）は、関連する箇所にも書かれていません。")
@@ -116,6 +121,7 @@ def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
     return "\n".join(lines)
 
 
+ROLE_QUOTED = 2  # passages of the asked-for section role that an overview answer quotes
 LONG_QUESTION = 40  # characters: a question this long usually describes a situation
 
 
@@ -131,40 +137,88 @@ class ExtractiveAnswerer:
             retriever.settings, retriever.store_sha256, retriever.chunks), tok.morphemes)  # type: ignore
         self.notices = tuple(notices)
         self.known = retriever.known_entities
+        self.names = sudachi_index([e.key for e in retriever.catalogue.entities], tok) \
+            if tok is not None else None
+        self._roles: dict[str, list[int]] | None = None
+        self._entity_texts: dict[str, str] | None = None
 
     def ask(self, question: str, history: Sequence[object] | None = None,
             filters: Filters | None = None, k: int | None = None) -> Answer:
         settings = self.settings
-        q = validate_question(question, settings.max_question_chars)
-        resolved = resolve(q, history, self.known, self.retriever.catalogue)
-        merged = _merge_filters(filters or Filters(), resolved.filters)
-        if not (self.checker.content_words(resolved.question) or mentioned_points(q)
-                or resolved.entity or self.retriever.catalogue.find(q)):
+        query = self.parse(question, history)
+        q, intent = query.raw, query.intent
+        merged = _merge_filters(filters or Filters(), query.filters)
+        if not (self.checker.content_words(query.standalone) or mentioned_points(q)
+                or query.entity or query.names or self.retriever.catalogue.find(query.text)):
             # Greetings, thanks or a lone symbol: nothing to look up.
-            return Answer(q, UNCLEAR, True, (), (), resolved.question, notices=self.notices)
+            return Answer(q, UNCLEAR, True, (), (), query.standalone, notices=self.notices)
         k = k or settings.top_k
-        intent = classify(resolved.question, self.retriever.catalogue)
-        query = intent.query if intent.negated else resolved.question
-        hits = self._search(query, k, merged, intent)
-        if not hits and not merged.is_empty() and resolved.entity:
-            hits = self._search(query, k, filters or Filters(), intent)
-        # A follow-up is judged with the entity it refers to (その県は… → 岐阜県は…).
-        asked = resolved.question if resolved.entity else q
-        verdict = self.checker.check(spell_out(asked, self.retriever.catalogue),
-                                     [h.chunk.text for h in hits[:3]])
+        search_text = query.search_text
+        hits = self._search(search_text, k, merged, intent)
+        if not hits and not merged.is_empty() and query.entity:
+            hits = self._search(search_text, k, filters or Filters(), intent)
+        role_hits = self._role_hits(query, k) if not _user_filtered(filters) else []
+        if role_hits:  # the report's own purpose / why / summary sections come first
+            ids = {h.chunk.chunk_id for h in role_hits}
+            if hits and hits[0].chunk.chunk_id in ids:  # already led by one: keep that order
+                role_hits = [h for h in hits if h.chunk.chunk_id in ids] + role_hits
+                hits = renumber([*hits, *role_hits])[:k]
+            else:
+                hits = renumber([*role_hits, *hits])[:k]
+            role_hits = [h for h in hits if h.chunk.chunk_id in ids]
+        verdict = self.checker.check(spell_out(query.scope_text, self.retriever.catalogue),
+                                     self._evidence(query, hits))
         if verdict.abstain or not hits:
             return Answer(q, decline(verdict, hits[: settings.top_k]), True, (), tuple(hits),
-                          resolved.question, notices=self.notices)
+                          query.standalone, notices=self.notices)
         routed = self._route(intent, hits, merged) if not _user_filtered(filters) else None
         if routed is not None:
             ranked = tuple(renumber([*routed.hits, *hits]))  # routed hits first
-            return Answer(q, routed.body, False, routed.citations, ranked, resolved.question,
+            return Answer(q, routed.body, False, routed.citations, ranked, query.standalone,
                           notices=self.notices)
-        text, citations = compose(q, hits[: settings.top_k], self.retriever,
-                                  settings.answer_sentences, query=query, fact=intent.fact,
+        quoted = role_hits[:ROLE_QUOTED] if role_hits else hits[: settings.top_k]
+        text, citations = compose(q, quoted, self.retriever,
+                                  settings.answer_sentences, query=search_text, fact=intent.fact,
                                   avoid=negated_words(intent))
-        return Answer(q, text, False, citations, tuple(hits), resolved.question,
+        return Answer(q, text, False, citations, tuple(hits), query.standalone,
                       notices=self.notices)
+
+    def parse(self, question: object, history: Sequence[object] | None = None) -> Query:
+        """The question parsed once (see answering/query.py)."""
+        return parse_query(question, history, max_chars=self.settings.max_question_chars,
+                           catalogue=self.retriever.catalogue, known=self.known,
+                           names=self.names)
+
+    def _with_casual_terms(self, intent: Intent) -> Intent:
+        """A list question whose condition is in everyday words (no metadata condition, none
+        of the report's terms): the condition words that tell cases apart become its terms."""
+        if intent.conditions or intent.excluded or intent.terms or intent.excluded_entities:
+            return intent
+        if self._entity_texts is None:
+            self._entity_texts = {e.key: self.retriever.entity_text(e)
+                                  for e in self.retriever.catalogue.entities}
+        terms = condition_terms(intent.query, self._entity_texts,
+                                self.retriever.tokenizer.morphemes)  # type: ignore[union-attr]
+        return replace(intent, terms=terms) if terms else intent
+
+    def _evidence(self, query: Query, hits: Sequence[Hit]) -> list[str]:
+        """Passages a figure or date must be stated in: those of the named case when the
+        question names one (another case's date does not answer it), else the top three."""
+        catalogue = self.retriever.catalogue
+        named = [h for h in hits[:5] if catalogue.of_chunk(h.chunk) in query.intent.entities]
+        return [h.chunk.text for h in (named[:3] or hits[:3])]
+
+    def _role_hits(self, query: Query, k: int) -> list[Hit]:
+        """For an overview or why-question: the best passages of the sections with that role."""
+        if not query.roles:
+            return []
+        if self._roles is None:
+            self._roles = role_indices(self.retriever.chunks)
+        for role in query.roles:
+            hits = self.retriever.rank_within(query.search_text, self._roles.get(role, []), k)
+            if hits:
+                return hits
+        return []
 
     def _search(self, query: str, k: int, filters: Filters, intent: Intent) -> list[Hit]:
         """Hybrid search; with a negation, passages of the excluded cases are left out."""
@@ -187,7 +241,7 @@ class ExtractiveAnswerer:
     def _route(self, intent: Intent, hits: list[Hit], filters: Filters) -> Routed | None:
         limit = self.settings.answer_sentences
         if intent.kind == "enumerate":
-            return answer_enumeration(intent, self.retriever, limit)
+            return answer_enumeration(self._with_casual_terms(intent), self.retriever, limit)
         if intent.kind == "compare":
             return answer_comparison(intent, self.retriever, limit)
         if intent.kind == "profile":

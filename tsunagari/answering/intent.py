@@ -31,7 +31,10 @@ _COUNT = re.compile(r"何(?:か所|箇所|カ所|回|件|人|名|団体|つ|年|
 _WHEN = re.compile(r"いつ|何年|時期|期間")
 _WHO = re.compile(r"誰|だれ|どなた|どんな立場|どの課|どこの課|どの部署")
 _REGION = re.compile(r"(北海道|東北|関東|中部|北陸|東海|近畿|関西|中国|四国|九州|沖縄)(?:地方)?")
-_SIZE = re.compile(r"小都市|小さな(?:市|町|自治体)|小規模な?(?:市|町|自治体)|大都市|中都市")
+# Size in everyday words too: 「規模が小さめのまち」「小さい町」「小さめの自治体」.
+_PLACE = r"(?:市|町|まち|村|自治体|ところ|都市)"
+_SIZE = re.compile(rf"小都市|小さ(?:な|い|め)(?:の)?{_PLACE}|小規模な?(?:の)?{_PLACE}|"
+                   rf"規模が小さ(?:い|め|な)?(?:の)?{_PLACE}?|大都市|中都市")
 _COLUMN_WORDS = re.compile(r"コラム|ヒアリング|インタビュー")
 _CHAPTER2_WORDS = re.compile(r"第\s*2\s*章|アクション事例")
 # Negation and contrast: the phrase before the marker is what the user does NOT want. 以外 only
@@ -226,7 +229,7 @@ def classify(question: str, catalogue: Catalogue) -> Intent:
             else "count" if _COUNT.search(question) else "who" if _WHO.search(question)
             else "when" if _WHEN.search(question) else "")
     listing = _has_list_cue(question) or bool(_ENUMERATE.search(question))
-    about_cases = bool(re.search(r"事例|例|自治体|どこ", question))
+    about_cases = bool(re.search(r"事例|例|自治体|どこ|ところ|まち|話(?:を|は|が|って)", question))
     if len(entities) >= 2 and (_COMPARE.search(question) or "それぞれ" in question):
         kind = "compare"
     elif len(entities) == 1 and fact in ("page", "source"):

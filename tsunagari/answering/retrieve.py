@@ -200,6 +200,27 @@ class Retriever:
             ))
         return hits
 
+    def rank_within(self, query: str, positions: list[int], k: int) -> list[Hit]:
+        """Hybrid top-k among the given chunk positions only (e.g. a report's purpose or
+        summary sections, answering.roles)."""
+        if not positions:
+            return []
+        mask = np.zeros(len(self.chunks), dtype=bool)
+        mask[positions] = True
+        rankings = [([self.chunks[i].chunk_id for i in self.bm25_ranking(query, mask, k * 2)],
+                     self.settings.bm25_weight)]
+        if self.dense_enabled:
+            ids = [self.chunks[i].chunk_id for i in positions]
+            docs = self._vector_store().similarity_search_by_vector(
+                self.query_vector(query), k=min(len(ids), k * 2),
+                filter={"chunk_id": {"$in": ids}})
+            rankings.append(([d.metadata.get("chunk_id", "") for d in docs
+                              if d.metadata.get("chunk_id") in self.by_id],
+                             self.settings.dense_weight))
+        fused = rrf(rankings, self.settings.rrf_k)[:k]
+        return [Hit(self.chunks[self.by_id[cid]], score, rank)
+                for rank, (cid, score) in enumerate(fused, start=1)]
+
     def focus_targets(self, query: str) -> tuple[set[str], set[int], set[tuple[str, str]]]:
         """The municipalities/column cities, points and (report, section)s that the question
         names."""

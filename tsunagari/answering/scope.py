@@ -19,8 +19,30 @@ FACT_TERMS = {
     "住所", "URL", "ホームページ", "人数", "件数", "倍率", "補助率", "補助額", "交付額", "単価",
     "報酬", "給与", "時給", "費用", "罰則", "罰金", "申請書", "様式", "公募", "応募", "募集",
     "日時", "日程", "開催日", "定員", "名簿", "氏名", "年齢", "統計", "割合", "人口",
-    "手続き", "手続", "条文", "条例",
+    "手続き", "手続", "条文", "条例", "義務", "義務付け", "法的義務",
 }
+# "When exactly" questions: a date the passages must state (発足日, 何年何月, いつ…).
+_ASKS_DATE = re.compile(r"いつ|何年|何月|何日|日付|年月日|設置日|発足日|開始日|開催日|時期")
+_STATES_DATE = re.compile(r"令和|平成|昭和|[0-9０-９]{4}年|[0-9０-９元]+年度|[0-9０-９]+月|"
+                          r"[0-9０-９一二三四五六七八九十]+年(?:前|間|目)")
+
+
+def asks_date(question: str) -> bool:
+    """Whether a question asks when something happened or happens.
+
+    >>> asks_date("会議は何年何月に発足しましたか"), asks_date("会議の進め方は？")
+    (True, False)
+    """
+    return bool(_ASKS_DATE.search(question))
+
+
+def states_date(texts: Sequence[str]) -> bool:
+    """Whether any text states a date or a period (令和5年度, 10月, 3年間).
+
+    >>> states_date(["令和5年度から開催"]), states_date(["会議を発足した。"])
+    (True, False)
+    """
+    return any(_STATES_DATE.search(t) for t in texts)
 _LAW_ARTICLE = re.compile(r"第\s*[0-9０-９一二三四五六七八九十百]+\s*条")
 # Nouns that say what kind of answer is wanted, not what it is about.
 _GENERIC = {
@@ -162,6 +184,8 @@ class ScopeChecker:
         if units and passages and not any(states_quantity(passages, u) for u in units):
             return ScopeVerdict(True, tuple(f"何{u}" if u != "円" else "金額" for u in units),
                                 "no-figure")
+        if asks_date(question) and passages and not states_date(passages):
+            return ScopeVerdict(True, ("日付・時期",), "no-date")
         morphs = self._morphemes(question)
         missing: list[str] = []
         content: list[str] = []

@@ -122,8 +122,12 @@ def _overlap(a: Quote, b: Quote) -> bool:
 
 def best_quotes(hits: Sequence[Hit], retriever: Retriever, query: str, n: int,
                 terms: Sequence[Sequence[str]] = ()) -> list[Quote]:
-    """The `n` best quotes of some hits, in retrieval and document order."""
-    chosen = select(score_quotes(hits, retriever, query, terms), n, per_hit=n, floor=0.0)
+    """The `n` best quotes of some hits, in retrieval and document order; with terms, among
+    the sentences that use one of them when any does (the quote shows why a case qualifies)."""
+    scored = score_quotes(hits, retriever, query, terms)
+    if terms:
+        scored = [q for q in scored if any(w in q.text for g in terms for w in g)] or scored
+    chosen = select(scored, n, per_hit=n, floor=0.0)
     return sorted(chosen, key=lambda s: (s.hit.rank, s.offset))
 
 
