@@ -114,6 +114,25 @@ def feedback(private_index):
     return private_index
 
 
+@pytest.fixture
+def small_env(tmp_path, monkeypatch):
+    """A corpus of one small report and an empty data dir (the page needs no index to upload)."""
+    import streamlit as st
+
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    corpus.mkdir()
+    (corpus / "small.txt").write_text(SMALL_REPORT, encoding="utf-8")
+    for key in [k for k in __import__("os").environ if k.startswith("TSUNAGARI_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("TSUNAGARI_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("TSUNAGARI_DATA_DIR", str(data))
+    monkeypatch.setenv("TSUNAGARI_EMBEDDER", "none")
+    monkeypatch.chdir(ROOT)
+    st.cache_resource.clear()
+    yield {"corpus": corpus, "data": data}
+    st.cache_resource.clear()
+
+
 def test_without_a_sign_in_method_nothing_can_be_changed(feedback):
     before = _state(feedback)
     at = _page()
@@ -242,7 +261,7 @@ def test_proxy_header_maintainer(feedback, monkeypatch):
     _management_absent(at)
 
 
-def test_an_upload_over_the_limit_is_refused_before_it_is_read(feedback, monkeypatch):
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(small_env, monkeypatch):
     monkeypatch.setenv("TSUNAGARI_MAX_FILE_MB", "0.5")
     _set_password()
     reads = []  # uploads whose bytes the page itself read (Streamlit's own reads not counted)
@@ -257,13 +276,14 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(feedback, monkeyp
     at = _page()
     _sign_in(at, PASSWORD)
     assert any("server.maxUploadSize" in w.value for w in at.warning)  # 200 MB > 0.5 MB
-    before = _state(feedback)
+    before = _state(small_env)
     at.get("file_uploader")[0].upload("大きい.txt", b"a" * (1024 * 1024), "text/plain").run()
     _click(at, "資料フォルダに追加")
     assert any("大きすぎます" in e.value and "0.5 MB" in e.value for e in at.error)
-    assert reads == [] and _state(feedback) == before
+    assert reads == [] and _state(small_env) == before
     assert (_entries()[0].action, _entries()[0].result) == ("upload", "refused")
     # Within the limit the same path reads and saves it.
-    at.get("file_uploader")[0].upload("小さい.txt", SMALL_REPORT.encode(), "text/plain").run()
+    at.get("file_uploader")[0].upload("小さい.txt", SMALL_REPORT.replace("テスト町", "小さい町").encode(),
+                                     "text/plain").run()
     _click(at, "資料フォルダに追加")
-    assert reads == ["小さい.txt"] and (feedback["corpus"] / "小さい.txt").exists()
+    assert reads == ["小さい.txt"] and (small_env["corpus"] / "小さい.txt").exists()
