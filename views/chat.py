@@ -6,7 +6,7 @@ import streamlit as st
 
 from tsunagari.answering.citations import answer_markdown, source_rows
 from tsunagari.answering.question import validate_question
-from tsunagari.app import catalog, html, state, status, turns
+from tsunagari.app import catalog, html, signin, state, status, turns
 from tsunagari.app.export import conversation_docx, conversation_markdown
 from tsunagari.app.feedback import MAX_COMMENT_CHARS, FeedbackStore
 from tsunagari.errors import IndexMissingError, InputError, TsunagariError
@@ -23,16 +23,28 @@ st.caption("地方版孤独・孤立対策官民連携プラットフォーム�
 
 
 def _index_missing() -> None:
+    """No index yet: only a signed-in maintainer may build it (the check runs again on click)."""
+    if signin.current(settings) is None:
+        st.info(
+            "まだ索引（検索用のデータ）がありません。保守担当者がサーバーで `python -m ingest` を"
+            "実行するか、「資料の管理」でサインインしてから、このページの「索引を作成」で作ってください。"
+        )
+        st.stop()
     st.info(
         "まだ索引（検索用のデータ）がありません。下の「索引を作成」を押すと、"
         "資料フォルダの報告書から索引を作ります（1 分ほどかかります）。"
     )
     if st.button("索引を作成", type="primary"):
+        who = signin.require(settings, "build-index")
+        if who is None:
+            st.stop()
         try:
             report = state.run_ingest(settings, refreshed=False)
         except TsunagariError as exc:
+            signin.note(settings, who=who, action="build-index", result="failed", detail=str(exc))
             st.error(html.md_escape(exc))
             st.stop()
+        signin.note(settings, who=who, action="build-index")
         st.session_state.flash = status.ingest_summary(report)
         st.rerun()
     st.stop()

@@ -125,12 +125,13 @@ def test_export_of_the_conversation(app_env):
     assert notes and "仙台市" in notes[0] and "p.6" in notes[0]
 
 
-def test_no_index_shows_the_build_button(app_env, monkeypatch, tmp_path):
+def test_no_index_offers_the_build_button_to_maintainers_only(app_env, monkeypatch, tmp_path):
     monkeypatch.setenv("TSUNAGARI_DATA_DIR", str(tmp_path / "empty"))
     at = _app()
-    assert [b.label for b in at.button if b.label == "索引を作成"] == ["索引を作成"]
-    assert any("索引" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label == "索引を作成"]
+    assert any("python -m ingest" in i.value for i in at.info)
     assert not at.chat_input
+    assert not (tmp_path / "empty" / "chunks.jsonl").exists()
 
 
 def test_long_and_empty_input(app_env):

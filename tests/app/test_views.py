@@ -135,11 +135,17 @@ def test_build_index_button_creates_the_index(app_env, monkeypatch, tmp_path):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     assert not at.chat_input
+    assert not [b for b in at.button if b.label == "索引を作成"]  # maintainers only
+    at.switch_page("views/corpus.py").run()
+    sign_in(at)
+    at.switch_page("views/chat.py").run()
     next(b for b in at.button if b.label == "索引を作成").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.chat_input, "after building, the chat is shown"
     assert any("索引を作成しました" in s.value for s in at.success)
     assert (tmp_path / "fresh" / "chunks.jsonl").exists()
+    audit = (tmp_path / "fresh" / "audit.jsonl").read_text(encoding="utf-8")
+    assert '"build-index"' in audit
 
 
 def test_upload_file_names_are_not_rendered_as_markdown(private_index):
