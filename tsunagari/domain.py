@@ -49,12 +49,14 @@ def body_kind(name: str) -> str:
         return "政令市"
     if kind in ("町", "村"):
         return "町村"
-    if kind:
+    if kind in BODY_KINDS:
         return kind
     if name.endswith(("都", "道", "府", "県")):
         return "都道府県"
     if name.endswith("区"):
-        return "特別区"
+        # Every special ward is in the official list, so a ward it does not know by that name
+        # alone (港北区) is a ward of a designated city.
+        return "特別区" if body is not None and body.official else "政令市"
     if name.endswith("市"):
         return "市"
     if name.endswith(("町", "村")):

@@ -39,7 +39,7 @@ def test_a_generic_report_gets_a_catalogue_too():
             "地域の団体と運営している。\n\nB：港北区\n\n関係課の会議を月1回開いている。\n")
     doc = Document("sakai", "別の報告書", "x.md", text, "h", format="markdown")
     cat = build_catalogue(chunk_document(doc))
-    assert [(e.key, e.body) for e in cat.entities] == [("堺市", "政令市"), ("港北区", "特別区")]
+    assert [(e.key, e.body) for e in cat.entities] == [("堺市", "政令市"), ("港北区", "政令市")]  # a ward of 横浜市
 
 
 def _chunk(cid, doc, muni="", section="", pages=(1,), **kw):
