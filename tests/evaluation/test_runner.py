@@ -193,8 +193,11 @@ def test_run_reports_answer_types(index_dir, tmp_path):
     assert saved["answer_pass/enumerate"] == got["answer_pass/enumerate"]
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## 質問の種類別（tsunagari）" in report
-    assert "| 資料の範囲外（outofscope） | 1 | 1.000 | — | 1 |" in report
+    # Columns: items, answer pass, case completeness, case precision (list types only), declined.
+    assert "| 資料の範囲外（outofscope） | 1 | 1.000 | — | — | 1 |" in report
     assert "| 列挙（enumerate） | 1 |" in report
+    assert "事例の適合率" in report and "## 引用が集中している箇所（tsunagari" in report
+    assert got["hub_share"] is not None and got["hub_top"][0]["answers"] >= 1
     scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))["tsunagari"]
     enum = next(s for s in scores if s["id"] == "t-enum")
     assert enum["type"] == "enumerate" and "missing_cases" in enum
