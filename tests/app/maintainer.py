@@ -16,6 +16,7 @@ def sign_in(at: AppTest) -> AppTest:
     path = load_settings().password_path()
     if not path.exists():
         auth.write_password_record(path, auth.hash_password(TEST_PASSWORD, n=2**12))
+        at.run()  # the page offers the password form once a password is set
     at.text_input(key=signin.PASSWORD_KEY).input(TEST_PASSWORD)
     next(b for b in at.button if b.label == "サインイン").click().run()
     assert not at.exception, [e.value for e in at.exception]
