@@ -99,7 +99,10 @@ def test_errors_are_japanese_and_exit_nonzero(tmp_path, index_dir):
         port = s.getsockname()[1]
     no_server = _run(["tsunagari", "ask", "質問"], index_dir,
                      env_extra={"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(port)})
-    assert no_server.returncode == 1 and "Chroma サーバー" in no_server.stderr
+    # Fail soft (issue 19): a data dir holding an index answers from it, with the notice.
+    assert no_server.returncode == 0, no_server.stderr
+    assert "共有の索引サーバーにつながらないため" in no_server.stdout
+    assert "Traceback" not in no_server.stdout + no_server.stderr
     for res in (bad_setting, bad_model, no_server):
         assert "Traceback" not in res.stderr
 
