@@ -34,7 +34,7 @@ def test_the_catalogue_merges_bodies_and_keeps_each_reports_sections(service):
     cat = service.retriever.catalogue
     second = [e.key for e in cat.of_report(SECOND)]
     assert second == ["上越市", "芽室町", "豊島区", "南箕輪村", "鳥取県", "潮見原市", "豊岡市"]
-    assert cat.get("芽室町").part(SECOND).pages == (3, 4)
+    assert cat.get("芽室町").part(SECOND).pages == (3, 4)  # its own section, not 表1 on p.2
     assert cat.get("仙台市").doc_ids == (FIRST,)
     assert cat.get("芽室町").body == "町村" and cat.get("豊島区").body == "特別区"
 

@@ -258,13 +258,16 @@ def _entity_of(key: str, cs: list[Chunk]) -> Entity:
 
 
 def _part(cs: list[Chunk], kind: str) -> ReportPart:
-    first = cs[0]
+    # A summary table's row about the body (kind "table") is one of its passages, but the
+    # body's sections, headings and pages are those of its own text where it has some.
+    own = [c for c in cs if c.kind != "table"] or cs
+    first = own[0]
     return ReportPart(
         doc_id=first.doc_id, doc_title=first.doc_title, chapter=first.chapter,
-        sections=tuple(dict.fromkeys(c.section for c in cs if c.section)),
-        cases=tuple(dict.fromkeys((c.case if kind == "case" else c.column) for c in cs)),
-        headings=tuple(dict.fromkeys(h for c in cs for h in _headings(c))),
-        pages=tuple(sorted({p for c in cs for p in c.pages})),
+        sections=tuple(dict.fromkeys(c.section for c in own if c.section)),
+        cases=tuple(dict.fromkeys((c.case if kind == "case" else c.column) for c in own)),
+        headings=tuple(dict.fromkeys(h for c in own for h in _headings(c))),
+        pages=tuple(sorted({p for c in own for p in c.pages})),
         chunk_ids=tuple(c.chunk_id for c in cs),
         points=tuple(sorted({c.point for c in cs if c.point})),
     )
