@@ -23,8 +23,12 @@ FACT_TERMS = {
 }
 # "When exactly" questions: a date the passages must state (発足日, 何年何月, いつ…).
 _ASKS_DATE = re.compile(r"いつ|何年|何月|何日|日付|年月日|設置日|発足日|開始日|開催日|時期")
+_N = "[0-9０-９一二三四五六七八九十数]+"
 _STATES_DATE = re.compile(r"令和|平成|昭和|[0-9０-９]{4}年|[0-9０-９元]+年度|[0-9０-９]+月|"
-                          r"[0-9０-９一二三四五六七八九十]+年(?:前|間|目)")
+                          rf"{_N}年(?:前|間|目)|"
+                          # when it happens: a frequency or schedule answers 「いつ開いている？」 too
+                          rf"(?:週|月|年|日){_N}回|毎(?:週|月|年|日|朝|晩|夕)|隔(?:週|月|年)|"
+                          rf"[月火水木金土日]曜|{_N}時|四半期")
 
 
 def asks_date(question: str) -> bool:
@@ -41,6 +45,8 @@ def states_date(texts: Sequence[str]) -> bool:
 
     >>> states_date(["令和5年度から開催"]), states_date(["会議を発足した。"])
     (True, False)
+    >>> states_date(["商店街で子ども食堂を週2回開いている。"]), states_date(["毎月の定例会"])
+    (True, True)
     """
     return any(_STATES_DATE.search(t) for t in texts)
 _LAW_ARTICLE = re.compile(r"第\s*[0-9０-９一二三四五六七八九十百]+\s*条")
