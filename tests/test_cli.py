@@ -101,7 +101,8 @@ def test_errors_are_japanese_and_exit_nonzero(tmp_path, index_dir):
                      env_extra={"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(port)})
     # Fail soft (issue 19): a data dir holding an index answers from it, with the notice.
     assert no_server.returncode == 0, no_server.stderr
-    assert "共有の索引サーバーにつながらないため" in no_server.stdout
+    assert no_server.stdout.startswith("資料では")  # the answer on stdout, notices on stderr
+    assert "共有の索引サーバーにつながらないため" in no_server.stderr
     assert "Traceback" not in no_server.stdout + no_server.stderr
     for res in (bad_setting, bad_model, no_server):
         assert "Traceback" not in res.stderr
