@@ -110,29 +110,9 @@ def fill(path: Path, leave_kib: int = 32) -> Path:
 def chroma_at(path: Path, port: int):
     """`chroma run` with its store at `path` on a given port (so it can be stopped and started
     again where the replicas expect it)."""
-    exe = Path(sys.executable).with_name("chroma")
-    if not exe.exists():
-        pytest.skip("the chroma CLI is not installed")
-    log = open(path.parent / f"chroma-{port}.log", "a")
-    proc = subprocess.Popen([str(exe), "run", "--path", str(path), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat",
-                                            timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail("chroma run did not start")
-                time.sleep(0.3)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    from tsunagari.evaluation.bench_replica import chroma_server
+
+    with chroma_server(path.parent, path=path, port=port) as started:
+        if started is None:
+            pytest.skip("the chroma CLI is not installed")
+        yield started

@@ -26,18 +26,22 @@ from tsunagari.service import ingest
 
 
 @contextmanager
-def chroma_server(workdir: Path) -> Iterator[int | None]:
-    """A `chroma run` under `workdir` for the benchmark; yields its port (None: no chroma CLI)."""
+def chroma_server(workdir: Path, *, path: Path | None = None,
+                  port: int | None = None) -> Iterator[int | None]:
+    """A `chroma run` under `workdir` (its store at `path`, default `workdir/server`, on `port`,
+    default a free one); yields its port (None: no chroma CLI)."""
     exe = Path(sys.executable).with_name("chroma")
     command = str(exe) if exe.exists() else shutil.which("chroma")
     if not command:
         yield None
         return
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with open(workdir / "chroma.log", "w") as log:
-        proc = subprocess.Popen([command, "run", "--path", str(workdir / "server"), "--host",
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    with open(workdir / "chroma.log", "a") as log:
+        store = path or workdir / "server"
+        proc = subprocess.Popen([command, "run", "--path", str(store), "--host",
                                  "127.0.0.1", "--port", str(port)], stdout=log,
                                 stderr=subprocess.STDOUT)
         try:
