@@ -121,3 +121,65 @@ def test_concurrent_exports_each_get_a_whole_file(tmp_path):
     assert len(set(outputs)) == 1
     assert [json.loads(line)["question"] for line in outputs[0].splitlines()] == [
         f"問い{i}" for i in range(30)]
+
+
+def test_sessions_opening_a_new_store_at_once_migrate_it_once(tmp_path):
+    """Every page draw opens the store: sessions that start together must not each run the
+    migrations on a new database (a second ALTER TABLE failed with "duplicate column")."""
+    import sqlite3
+    import threading
+
+    from tsunagari.app import feedback
+
+    calls: list[int] = []
+    real_v2 = feedback.MIGRATIONS[1]
+
+    def slow_v2(db):  # widen the window in which another session could also migrate
+        calls.append(1)
+        threading.Event().wait(0.05)
+        real_v2(db)
+
+    for round_ in range(3):
+        path = tmp_path / f"fb{round_}.sqlite"
+        errors: list[BaseException] = []
+        start = threading.Barrier(8)
+
+        def open_store():
+            start.wait()
+            try:
+                FeedbackStore(path)
+            except BaseException as exc:  # noqa: BLE001 - collected for the assert
+                errors.append(exc)
+
+        calls.clear()
+        old = feedback.MIGRATIONS
+        feedback.MIGRATIONS = (old[0], slow_v2)
+        try:
+            threads = [threading.Thread(target=open_store) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            feedback.MIGRATIONS = old
+        assert errors == []
+        assert calls == [1]
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_an_up_to_date_store_opens_while_another_session_writes(tmp_path):
+    """Opening an up-to-date store only reads: a page draws while another session holds the
+    write lock (saving feedback), instead of waiting for it."""
+    import sqlite3
+
+    path = tmp_path / "fb.sqlite"
+    FeedbackStore(path).add(key="k", question="q", answer="a")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        store = FeedbackStore(path)  # would wait 10 s and fail "database is locked" if it wrote
+        assert [r.key for r in store.list()] == ["k"]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -64,20 +64,36 @@ MIGRATIONS = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def migrate(db: sqlite3.Connection) -> int:
-    """Bring a database to SCHEMA_VERSION in place; returns the version it had.
-
-    Databases from before versioning (user_version 0 with the v1 table) count as version 1.
-    """
+def _version(db: sqlite3.Connection) -> int:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version == 0 and db.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback'").fetchone():
         version = 1
-    start = version
-    for step in MIGRATIONS[version:]:
-        step(db)
-        version += 1
-        db.execute(f"PRAGMA user_version = {version}")
+    return version
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring a database to SCHEMA_VERSION in place; returns the version it had.
+
+    Databases from before versioning (user_version 0 with the v1 table) count as version 1.
+    Every page draw opens the store, so an up-to-date database is only read. Otherwise the
+    steps run in one write transaction, and the version is read again inside it: of several
+    sessions opening a new database at once, one migrates and the others see its result.
+    """
+    start = _version(db)
+    if start >= SCHEMA_VERSION:
+        return start
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = start = _version(db)
+        for step in MIGRATIONS[version:]:
+            step(db)
+            version += 1
+            db.execute(f"PRAGMA user_version = {version}")
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
     return start
 
 

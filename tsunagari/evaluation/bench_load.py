@@ -1,5 +1,7 @@
 """Load benchmark (`make bench`, or `python -m tsunagari.evaluation.bench_load`): N simultaneous
-chat sessions in headless Chromium against the real app server.
+chat sessions against the real app server, over Streamlit's websocket protocol (the default,
+bench_ws: the server does a browser's work, nothing is drawn) or in headless Chromium pages
+(`--client browser`: the pages are also drawn, on the same cores as the server).
 
 An index is built from a copy of corpus/ in a temporary data dir; `streamlit run app.py` is
 started on a free localhost port; for each N a fresh server serves N browser pages at once, each
@@ -11,8 +13,9 @@ Every answer shown is compared with the CLI's answer to that question in that co
 each page must show exactly its own questions: an answer that differs (or one from another
 session) counts as a mismatch.
 
-Needs Debian's chromium (/usr/bin/chromium) and the python `playwright` package (no
-`playwright install`); prints a skip line without them. Only localhost is contacted.
+The browser client needs Debian's chromium (/usr/bin/chromium) and the python `playwright`
+package (no `playwright install`); it prints a skip line without them. Only localhost is
+contacted.
 """
 
 from __future__ import annotations
@@ -302,6 +305,68 @@ async def _run_sessions(url: str, series: list[list[str]], expected: list[list[s
                 await r.pop("context").close()
         finally:
             await browser.close()
+    return _summary(series, results, rss.peak, cpu, browser_cpu, wall)
+
+
+# --- The protocol sessions (no browser) -------------------------------------------------
+
+
+async def _protocol_session(url: str, qs: list[str], expected: list[str], start: asyncio.Event,
+                            opened: list[int]) -> dict:
+    """One chat session over Streamlit's websocket protocol (bench_ws): open, wait for the
+    start signal, ask the series; each answer drawn is checked as the browser session does."""
+    from tsunagari.evaluation.bench_ws import ProtocolSession
+
+    session = ProtocolSession(url)
+    out = {"latencies": [], "errors": [], "mismatches": 0}
+    try:
+        await session.open(timeout=120)
+        opened.append(1)
+        await start.wait()
+        for k, q in enumerate(qs, start=1):
+            t0 = time.perf_counter()
+            try:
+                await session.ask(q, k, timeout=ANSWER_TIMEOUT_S)
+            except TimeoutError:
+                out["errors"].append(f"q{k}: no answer in {ANSWER_TIMEOUT_S:.0f} s")
+                break
+            out["latencies"].append(time.perf_counter() - t0)
+            if session.page.errors:
+                out["errors"].append(f"q{k}: {session.page.errors[0]}")
+                break
+            shown = [flat_text(a) for a in session.page.answers]
+            users = [flat_text(u) for u in session.page.users]
+            if users != [re.sub(r"\s+", "", x) for x in qs[:k]] or shown != expected[:k]:
+                out["mismatches"] += 1
+    except Exception as exc:
+        out["errors"].append(f"{type(exc).__name__}: {exc}"[:200])
+    finally:
+        await session.close()
+    return out
+
+
+async def _run_protocol_sessions(url: str, series: list[list[str]], expected: list[list[str]],
+                                 server_pid: int) -> dict:
+    start, opened = asyncio.Event(), []
+    tasks = [asyncio.create_task(_protocol_session(url, qs, exp, start, opened))
+             for qs, exp in zip(series, expected)]
+    deadline = time.monotonic() + 300
+    while len(opened) < len(series) and time.monotonic() < deadline \
+            and not all(t.done() for t in tasks):
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # let the first script runs finish
+    cpu0, client_cpu0 = proc_cpu_s(server_pid), time.process_time()
+    t0 = time.perf_counter()
+    with RssSampler(server_pid) as rss:
+        start.set()
+        results = await asyncio.gather(*tasks)
+    wall = time.perf_counter() - t0
+    return _summary(series, results, rss.peak, proc_cpu_s(server_pid) - cpu0,
+                    time.process_time() - client_cpu0, wall)
+
+
+def _summary(series: list[list[str]], results: list[dict], rss_peak: float, cpu: float,
+             client_cpu: float, wall: float) -> dict:
     lat = [x for r in results for x in r["latencies"]]
     errors = [e for r in results for e in r["errors"]]
     return {
@@ -311,8 +376,8 @@ async def _run_sessions(url: str, series: list[list[str]], expected: list[list[s
         "max_s": round(max(lat), 2) if lat else None,
         "errors": len(errors), "error_examples": errors[:3],
         "mismatches": sum(r["mismatches"] for r in results),
-        "rss_peak_mb": round(rss.peak), "server_cpu_per_answer_s": round(cpu / max(len(lat), 1), 3),
-        "browser_cpu_per_answer_s": round(browser_cpu / max(len(lat), 1), 3),
+        "rss_peak_mb": round(rss_peak), "server_cpu_per_answer_s": round(cpu / max(len(lat), 1), 3),
+        "client_cpu_per_answer_s": round(client_cpu / max(len(lat), 1), 3),
         "wall_s": round(wall, 1),
     }
 
@@ -362,40 +427,45 @@ def _child_cli(env: dict[str, str], series: list[list[str]], workdir: Path) -> d
 
 def report(workdir: Path, sizes: tuple[int, ...] = SESSIONS,
            per_session: int = QUESTIONS_PER_SESSION, app_root: Path = ROOT,
-           retrieval_mode: str = "") -> list[dict]:
-    """Build the index, measure the CLI, then each N against a fresh server; print the table."""
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        print("load: skipped (the python playwright package is not installed)")
-        return []
-    if not Path(CHROMIUM).exists():
-        print(f"load: skipped ({CHROMIUM} is absent: apt-get install -y chromium)")
-        return []
+           retrieval_mode: str = "", client: str = "protocol") -> list[dict]:
+    """Build the index, measure the CLI, then each N against a fresh server; print the table.
+    `client`: "protocol" (Streamlit's websocket protocol, nothing drawn) or "browser"
+    (headless Chromium pages, which also draw every page on the same cores)."""
+    if client == "browser":
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            print("load: skipped (the python playwright package is not installed)")
+            return []
+        if not Path(CHROMIUM).exists():
+            print(f"load: skipped ({CHROMIUM} is absent: apt-get install -y chromium)")
+            return []
     env = build_index(workdir, retrieval_mode)
     series = questions(max(sizes), per_session)
     cli = _child_cli(env, series, workdir)
-    print(f"\nload (real app server, {retrieval_mode or 'hybrid'} retrieval, N sessions in headless Chromium, {per_session} questions "
+    how = "in headless Chromium" if client == "browser" else "over Streamlit's websocket protocol"
+    print(f"\nload (real app server, {retrieval_mode or 'hybrid'} retrieval, N sessions {how}, {per_session} questions "
           f"each, next question when the answer is shown; {os.cpu_count()} cores). CLI for the "
           f"same {cli['answers']} questions: {cli['cpu_per_answer_s']:.3f} s CPU per answer "
           f"({cli['wall_per_answer_s'] * 1000:.0f} ms wall)")
     print(f"{'N':>3} {'answers':>7} {'p50 s':>6} {'p95 s':>6} {'max s':>6} {'errors':>6} "
           f"{'mismatch':>8} {'RSS MB':>7} {'srv CPU/ans s':>13} {'vs CLI':>6} "
-          f"{'browser CPU/ans s':>17}")
+          f"{'client CPU/ans s':>16}")
     sys.stdout.flush()
     rows = []
     for n in sizes:
         with app_server(env, workdir / "streamlit.log", app_root) as (url, pid):
-            r = asyncio.run(_run_sessions(url, series[:n], cli["expected"][:n], pid))
+            run = _run_sessions if client == "browser" else _run_protocol_sessions
+            r = asyncio.run(run(url, series[:n], cli["expected"][:n], pid))
         ratio = r["server_cpu_per_answer_s"] / cli["cpu_per_answer_s"]
         print(f"{n:>3} {r['answers']:>7} {r['p50_s']!s:>6} {r['p95_s']!s:>6} {r['max_s']!s:>6} "
               f"{r['errors']:>6} {r['mismatches']:>8} {r['rss_peak_mb']:>7} "
               f"{r['server_cpu_per_answer_s']:>13} {ratio:>5.1f}x "
-              f"{r['browser_cpu_per_answer_s']:>17}")
+              f"{r['client_cpu_per_answer_s']:>16}")
         for e in r["error_examples"]:
             print(f"    error: {e}")
         sys.stdout.flush()
-        rows.append(r | {"cli_cpu_per_answer_s": cli["cpu_per_answer_s"]})
+        rows.append(r | {"cli_cpu_per_answer_s": cli["cpu_per_answer_s"], "client": client})
     ten = next((r for r in rows if r["sessions"] == 10), None)
     if ten is not None:
         verdict = {"p95 <= 2 s at N=10": (ten["p95_s"] or 1e9) <= 2,
@@ -419,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="the checkout whose app.py is served (to compare two versions)")
     p.add_argument("--retrieval-mode", choices=["hybrid", "bm25", "dense"], default="",
                    help="the index's retrieval mode (default: the app's default, hybrid)")
+    p.add_argument("--client", choices=["protocol", "browser"], default="protocol",
+                   help="how sessions talk to the server: Streamlit's websocket protocol "
+                        "(default; nothing is drawn) or headless Chromium pages")
     p.add_argument("--child-cli", metavar="SERIES_JSON", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child_cli:
@@ -428,11 +501,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir:
         Path(args.workdir).mkdir(parents=True, exist_ok=True)
         rows = report(Path(args.workdir), tuple(args.sessions), args.questions,
-                      Path(args.app_root), args.retrieval_mode)
+                      Path(args.app_root), args.retrieval_mode, args.client)
     else:
         with tempfile.TemporaryDirectory(prefix="tsunagari-load-") as tmp:
             rows = report(Path(tmp), tuple(args.sessions), args.questions, Path(args.app_root),
-                          args.retrieval_mode)
+                          args.retrieval_mode, args.client)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
     return 0
