@@ -70,7 +70,7 @@ test-llm: setup $(LLAMA_STAMP)
 eval: setup
 	$(PY) -m eval --system tsunagari bm25 dense vanilla
 
-# All benchmarks, the load one (N chat sessions in headless Chromium against the app) last.
+# All benchmarks, the load one (N chat sessions against the real app server) last.
 bench: setup system-deps
 	$(PY) -m tsunagari.evaluation.bench
 

@@ -3,8 +3,9 @@ peak memory per mode, BM25 open time, the playbook memo, adding one report to a 
 the out-of-scope check's term look-ups (`bench_scope.py`), reading a 100-page PDF with and
 without its layout (`bench_pdf.py`), queries over ~10,000 and 100,000
 synthetic chunks with a check of the 100k targets, and replicas sharing a ~10,000-chunk store
-through a Chroma server (`bench_replica.py`), and N simultaneous chat sessions in headless
-Chromium against the real app server (`bench_load.py`)."""
+through a Chroma server (`bench_replica.py`), and N simultaneous chat sessions against the real
+app server over Streamlit's websocket protocol (`bench_load.py`; `--client browser` there for
+headless Chromium pages)."""
 
 from __future__ import annotations
 
@@ -380,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _load() -> int:
-    """The load benchmark in its own process (it starts the app server and Chromium)."""
+    """The load benchmark in its own process (it starts the app server and its sessions)."""
     sys.stdout.flush()
     return subprocess.run([sys.executable, "-m", "tsunagari.evaluation.bench_load"], cwd=ROOT,
                           check=True).returncode
