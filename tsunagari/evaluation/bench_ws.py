@@ -73,6 +73,20 @@ class Page:
                 out.append(f"error: {el.alert.body}"[:200])
         return out
 
+    def widgets(self, kind: str) -> dict[str, str]:
+        """The widgets of one kind drawn ("button", "text_input", …): label -> widget id."""
+        return {getattr(el, kind).label: getattr(el, kind).id
+                for _, el in sorted(self.elements.items()) if el.WhichOneof("type") == kind}
+
+    def texts(self, kind: str) -> list[str]:
+        """The bodies of the alerts ("success", "error", …) or markdown drawn."""
+        if kind == "markdown":
+            return [el.markdown.body for el in self.elements.values()
+                    if el.WhichOneof("type") == "markdown"]
+        fmt = {"error": 1, "warning": 2, "info": 3, "success": 4}[kind]
+        return [el.alert.body for el in self.elements.values()
+                if el.WhichOneof("type") == "alert" and el.alert.format == fmt]
+
     def chat_input_id(self) -> str | None:
         for el in self.elements.values():
             if el.WhichOneof("type") == "chat_input":
@@ -87,6 +101,7 @@ class ProtocolSession:
         self.ws_url = url.replace("http://", "ws://", 1).rstrip("/") + "/_stcore/stream"
         self.page = Page()
         self.page_script_hash = ""
+        self.app_pages: dict[str, str] = {}  # page title -> page_script_hash (st.navigation)
         self._ws = None
         self._runs_done = 0  # successful script runs finished so far
         self._reader: asyncio.Task | None = None
@@ -108,13 +123,21 @@ class ProtocolSession:
         if self._ws is not None:
             await self._ws.close()
 
-    async def _rerun(self, widgets: list) -> None:
+    async def run(self, widgets: list, done, timeout: float, page: str | None = None) -> None:
+        """One rerun with these widget states (on the page titled `page`, else the current
+        one), as the browser sends it after a click or an input; returns once a run has
+        finished successfully and `done(page)` holds for what it drew."""
+        before = self._runs_done
+        await self._rerun(widgets, self.app_pages[page] if page else None)
+        await self.wait(done, timeout, after=before)
+
+    async def _rerun(self, widgets: list, page_script_hash: str | None = None) -> None:
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string = ""
-        state.page_script_hash = self.page_script_hash
+        state.page_script_hash = page_script_hash or self.page_script_hash
         state.widget_states.widgets.extend(widgets)
         state.context_info.timezone = "Asia/Tokyo"
         state.context_info.locale = "ja-JP"
@@ -131,6 +154,10 @@ class ProtocolSession:
                 if kind == "new_session":
                     self.page.clear()
                     self.page_script_hash = msg.new_session.page_script_hash
+                elif kind == "navigation":
+                    self.app_pages = {p.page_name: p.page_script_hash
+                                      for p in msg.navigation.app_pages}
+                    self.page_script_hash = msg.navigation.page_script_hash
                 elif kind == "delta":
                     self.page.add(msg)
                 elif kind == "script_finished":
@@ -141,16 +168,17 @@ class ProtocolSession:
             self.closed_error = f"{type(exc).__name__}: {exc}"[:200]
             self._changed.set()
 
-    async def wait(self, done, timeout: float) -> None:
-        """Until a run has finished successfully and `done(page)` holds for what it drew."""
+    async def wait(self, done, timeout: float, after: int = 0) -> None:
+        """Until a run (after the first `after` ones) has finished successfully and
+        `done(page)` holds for what it drew, or it drew an error."""
         deadline = time.monotonic() + timeout
-        seen = -1
+        seen = after
         while True:
             if self.closed_error:
                 raise ConnectionError(self.closed_error)
             if self._runs_done != seen:
                 seen = self._runs_done
-                if seen and (done(self.page) or self.page.errors):
+                if done(self.page) or self.page.errors:
                     return
             left = deadline - time.monotonic()
             if left <= 0:
@@ -167,6 +195,5 @@ class ProtocolSession:
 
         widget = WidgetState(id=self.page.chat_input_id())
         widget.chat_input_value.data = question
-        await self._rerun(widgets=[widget])
-        await self.wait(lambda p: len(p.users) == k and len(p.answers) == k
-                        and p.feedback_rows >= k, timeout)
+        await self.run([widget], lambda p: len(p.users) == k and len(p.answers) == k
+                       and p.feedback_rows >= k, timeout)
