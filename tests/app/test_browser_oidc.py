@@ -4,10 +4,11 @@ and a local OpenID Connect provider (tests/app/oidc_provider.py) on 127.0.0.1.
 Streamlit reads the [auth] section from a secrets.toml written for the test (passed with
 `--secrets.files`, as an office would put it in `.streamlit/secrets.toml`), fetches the
 provider's metadata and keys itself and verifies the RS256 ID token; st.user is never seeded.
-A maintainer e-mail signs in through the provider's form, uploads a report, rebuilds the index and
-exports the feedback (each in the audit log under that e-mail); a user the provider knows but who is not a
-maintainer is signed in yet gets no management actions; an ID token for the maintainer's address
-signed with another key signs nobody in; signing out takes the actions away again.
+A maintainer e-mail signs in through the provider's form, uploads a report, rebuilds the
+index and exports the feedback (each in the audit log under that e-mail); a user the provider
+knows but who is not a maintainer is signed in yet gets no management actions; an ID token for
+the maintainer's address signed with another key signs nobody in; signing out takes the
+actions away again.
 """
 
 from __future__ import annotations
