@@ -149,7 +149,8 @@ def test_oidc_maintainer_signs_in_acts_and_signs_out(oidc_server, tmp_path):
             _sign_in(page, corpus_url, MAINTAINER)
             expect(page.get_by_text(f"{MAINTAINER} としてサインインしています")).to_be_visible(
                 timeout=90_000)
-            assert provider.issued == [OTHER, MAINTAINER, MAINTAINER], (provider.issued, provider.refused)
+            assert provider.issued == [OTHER, MAINTAINER, MAINTAINER], (provider.issued,
+                                                                        provider.refused)
 
             report = tmp_path / "認証町.txt"
             report.write_text(REPORT, encoding="utf-8")
