@@ -66,6 +66,7 @@ from tsunagari.indexing.store import (
     sha256_text,
     write_store,
 )
+from tsunagari.indexing import vectors
 from tsunagari.indexing.vectors import chroma_client, connect_error, server_headers, server_url
 
 log = logging.getLogger(__name__)
@@ -470,8 +471,12 @@ def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
     except ConfigError as exc:
         if settings.chroma_host and getattr(exc, "transport", False):
             _UNREACHABLE.add(_key(settings))
+            if settings.retrieval_mode != "bm25":  # dense search would wait for it too
+                vectors.mark_down(settings)
         raise
     _UNREACHABLE.discard(_key(settings))
+    if settings.chroma_host:
+        vectors.mark_up(settings)
     return result
 
 
@@ -604,7 +609,10 @@ def refresh_if_changed(settings: Settings, force: bool = False) -> bool:
     """Throttled check (every `replica_check_seconds`) for a refresh published in Chroma; syncs
     the local data dir when there is one. True when the local index changed.
 
-    Errors (server briefly unreachable) are logged and the current index is kept.
+    Errors (server briefly unreachable) are logged and the current index is kept. While the
+    server is marked down for dense search (`vectors.mark_down`, after a failed request), the
+    check waits for the same retry time: a silent server costs a question at most one
+    `chroma_timeout_seconds`, not one per call.
     """
     if not settings.chroma_host:
         return False
@@ -614,6 +622,8 @@ def refresh_if_changed(settings: Settings, force: bool = False) -> bool:
         last = _CHECKED.get(key)
         if not force and last is not None and now - last < settings.replica_check_seconds:
             return False
+        if not force and not vectors.retry_due(settings):
+            return False  # the server just failed: answer from the copy, retry when due
         _CHECKED[key] = now
     try:
         return sync(settings, read_file=False).changed
