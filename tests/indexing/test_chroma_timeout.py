@@ -18,6 +18,7 @@ import pytest
 from chroma_proxy import chroma_at, free_port
 
 from tsunagari.config import load_settings
+from tsunagari.errors import TsunagariError
 from tsunagari.indexing import vectors
 from tsunagari.service import ServiceHolder, ingest, open_service
 
@@ -143,3 +144,17 @@ def test_a_server_that_never_answers_fails_soft_within_the_timeout(tmp_path):
         assert out.returncode == 0, out.stderr
         assert "空き店舗" in out.stdout and "Traceback" not in out.stdout + out.stderr
         assert DOWN in out.stdout + out.stderr
+
+        # Ingest against the silent server stops with the Japanese message, not a hang.
+        (corpus / "extra.md").write_text("# 追加\n\n追加の報告では見守りを続けている。\n",
+                                         encoding="utf-8")
+
+        def refused() -> str:
+            try:
+                ingest(a)
+            except TsunagariError as exc:
+                return str(exc)
+            return "ingest went through"
+
+        message, _ = timed(refused, 120)
+        assert f"{TIMEOUT:g} 秒以内に応答しませんでした" in message, message
