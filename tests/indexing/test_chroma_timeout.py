@@ -1,7 +1,8 @@
 """A Chroma server that accepts connections but never answers (issue 19): with
 `chroma_timeout_seconds` a question still gets its answer from the local copy (keyword search,
-with the notice) within that time, in a running replica, one opened meanwhile and the CLI; the
-chromadb client alone would wait forever (httpx timeout=None)."""
+with the notice) within that time, in a running replica, one opened meanwhile and the CLI, and
+ingest stops with a Japanese message; the chromadb client alone would wait forever (httpx
+timeout=None)."""
 
 from __future__ import annotations
 
