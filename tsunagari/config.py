@@ -150,6 +150,13 @@ class Settings(BaseSettings):
         default=None,
         description="Authenticating proxy only: the private key of chroma_proxy_certfile.",
     )
+    chroma_timeout_seconds: float = Field(
+        default=10.0, gt=0,
+        description="Server mode: the longest (seconds) to wait for the Chroma server to connect "
+        "or answer one request (every client call: ingest, the replica's checks, searches). A "
+        "server that accepts connections but never answers then fails soft like a stopped one "
+        "(answers use keyword search over the local copy, with a notice) instead of hanging.",
+    )
     chroma_retry_seconds: float = Field(
         default=30.0, ge=0,
         description="Server mode: after the Chroma server could not be reached while answering, "

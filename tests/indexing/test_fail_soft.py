@@ -196,3 +196,33 @@ def test_a_keyword_only_replica_says_it_answers_from_its_copy_while_the_server_i
         answer.notices[0]
     with chroma_at(store, port):
         assert not holder.get().answerer.ask(QUESTION).notices
+
+
+def test_a_dense_only_replica_answers_by_keywords_while_the_server_is_stopped(tmp_path, corpus):
+    """retrieval_mode=dense: with the vectors unreachable the answer comes from keyword search
+    over the local copy (with the notice), not an abstention; dense again once it is back."""
+    port, store = free_port(), tmp_path / "chroma-store"
+    a = server_settings(tmp_path, port, "a", corpus, retrieval_mode="dense")
+    b = server_settings(tmp_path, port, "b", retrieval_mode="dense", chroma_retry_seconds=1)
+    with chroma_at(store, port):
+        ingest(a)
+        holder = ServiceHolder(b)
+        answer = holder.get().answerer.ask(QUESTION)
+        assert answer.citations[0].chunk.doc_id == "sakai" and not answer.notices
+        hits = holder.get().retriever.search(QUESTION, k=2)
+        assert hits and all(h.dense_rank and h.bm25_rank is None for h in hits)
+
+    answer = holder.get().answerer.ask(QUESTION)
+    assert answer.citations and answer.citations[0].chunk.doc_id == "sakai"
+    assert DOWN in answer.notices
+    hits = holder.get().retriever.search(QUESTION, k=2)
+    assert hits and all(h.bm25_rank and h.dense_rank is None for h in hits)
+    # Evaluating the dense retriever alone (an explicit mode) still gets only that retriever.
+    assert holder.get().retriever.search(QUESTION, k=2, mode="dense") == []
+
+    with chroma_at(store, port):
+        time.sleep(1.2)
+        answer = holder.get().answerer.ask(QUESTION)
+        assert answer.citations[0].chunk.doc_id == "sakai" and not answer.notices
+        hits = holder.get().retriever.search(QUESTION, k=2)
+        assert hits and all(h.dense_rank and h.bm25_rank is None for h in hits)

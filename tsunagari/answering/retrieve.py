@@ -12,7 +12,7 @@ from tsunagari.config import Settings
 from tsunagari.domain import canonical_municipality, expand, mentioned_points, topic_points
 from tsunagari.indexing import bm25index
 from tsunagari.indexing.catalogue import Entity, build_catalogue, entity_key, section_key
-from tsunagari.indexing.vectors import search_vectors
+from tsunagari.indexing.vectors import search_vectors, vectors_down
 from tsunagari.japanese import Tokenizer, default_tokenizer
 from tsunagari.types import Chunk, Filters, Hit
 
@@ -162,9 +162,15 @@ class Retriever:
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
                mode: str | None = None, dense_weight: float | None = None) -> list[Hit]:
-        """Top-k hits for a query under the filters."""
+        """Top-k hits for a query under the filters.
+
+        With the configured mode "dense" and the vector store unreachable (the Chroma server
+        stopped: `vectors_down`), keyword search over the local chunk store answers instead, as
+        hybrid does (the answer's notice says so); a `mode` asked for explicitly (evaluating one
+        retriever) gets only that retriever."""
         k = k or self.settings.top_k
         filters = filters or Filters()
+        configured = mode is None
         mode = mode or self.settings.retrieval_mode
         if not self.dense_enabled:
             mode = "bm25"
@@ -174,13 +180,16 @@ class Retriever:
         rankings: list[tuple[list[str], float]] = []
         bm25_ids: list[str] = []
         dense_ids: list[str] = []
-        if mode in ("hybrid", "bm25"):
-            bm25_ids = [self.chunks[i].chunk_id for i in self.bm25_ranking(query, allowed, n)]
-            rankings.append((bm25_ids, self.settings.bm25_weight))
         if mode in ("hybrid", "dense"):
             # dict.fromkeys: a chunk may briefly have two vectors during a refresh.
             dense_ids = list(dict.fromkeys(cid for cid in self.dense_ranking(query, filters, n)
                                            if cid in by_id and allowed[by_id[cid]]))
+            if mode == "dense" and configured and not dense_ids and vectors_down(self.settings):
+                mode = "bm25"  # fail soft: the local copy by keywords
+        if mode in ("hybrid", "bm25"):
+            bm25_ids = [self.chunks[i].chunk_id for i in self.bm25_ranking(query, allowed, n)]
+            rankings.append((bm25_ids, self.settings.bm25_weight))
+        if mode in ("hybrid", "dense"):
             rankings.append((dense_ids, dense_weight if dense_weight is not None
                              else self.settings.dense_weight))
         fused = rrf(rankings, self.settings.rrf_k)

@@ -27,8 +27,10 @@ manifest's `chunks_sha256` and every part are covered. A replica with a key refu
 that is unsigned or signed otherwise (UntrustedStoreError, Japanese), changes nothing local and
 keeps answering from its current copy. Without a key on either side the store is unsigned and
 the status line says so; a replica without a key refuses a signed store (configure the key
-there too), so signing cannot be half set up unnoticed. Not covered: replaying an older store
-that was itself signed (it is a genuine earlier version).
+there too), so signing cannot be half set up unnoticed. Each record also carries a publication
+number under the signature, and a replica with a key refuses one older than (or the same number
+as, with other content) the version it holds: an earlier signed record put back is refused too
+(`freshness.py`).
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ from tsunagari.errors import (
     TsunagariError,
     UntrustedStoreError,
 )
-from tsunagari.indexing import bm25index, termindex
+from tsunagari.indexing import bm25index, freshness, termindex
+from tsunagari.indexing.freshness import Publication
 from tsunagari.indexing.store import (
     Manifest,
     StoreHealth,
@@ -63,6 +66,7 @@ from tsunagari.indexing.store import (
     sha256_text,
     write_store,
 )
+from tsunagari.indexing import vectors
 from tsunagari.indexing.vectors import chroma_client, connect_error, server_headers, server_url
 
 log = logging.getLogger(__name__)
@@ -83,6 +87,7 @@ class SharedVersion:
     previous_parts: tuple[str, ...] = ()
     signature: str = ""  # "hmac-sha256:<hex>" ("" when unsigned)
     signed: bytes = b""  # the canonical bytes the signature covers, from the record as read
+    publication: Publication = Publication(0, "", "")  # its number (freshness.py)
 
     @property
     def sha256(self) -> str:
@@ -152,14 +157,20 @@ def _client(settings: Settings):
     return client
 
 
-def canonical(manifest: object, parts: list[str]) -> bytes:
-    """The bytes a signature covers: the manifest as published and the ordered part ids.
+def canonical(manifest: object, parts: list[str], publication: object = None) -> bytes:
+    """The bytes a signature covers: the manifest as published, the ordered part ids and the
+    publication number (absent in records of before numbers: their signatures still verify).
 
     >>> canonical({"b": 1, "a": "見"}, ["part-1"])
     b'{"manifest":{"a":"\\xe8\\xa6\\x8b","b":1},"parts":["part-1"]}'
+    >>> canonical({}, [], {"sequence": 2})
+    b'{"manifest":{},"parts":[],"publication":{"sequence":2}}'
     """
-    return json.dumps({"manifest": manifest, "parts": parts}, sort_keys=True,
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = {"manifest": manifest, "parts": parts}
+    if publication is not None:
+        body["publication"] = publication
+    return json.dumps(body, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
 
 
 def sign(key: bytes, body: bytes) -> str:
@@ -254,9 +265,10 @@ def _version_from_record(document: str | None) -> SharedVersion | None:
     if manifest is None or not isinstance(parts, list) or not isinstance(previous, list):
         return None
     signature = data.get("signature", "")
+    signed = canonical(data.get("manifest"), [str(p) for p in parts], data.get("publication"))
     return SharedVersion(manifest, tuple(map(str, parts)), tuple(map(str, previous)),
-                         signature if isinstance(signature, str) else "",
-                         canonical(data.get("manifest"), [str(p) for p in parts]))
+                         signature if isinstance(signature, str) else "", signed,
+                         freshness.publication_of(data.get("publication"), signed))
 
 
 def shared_version(settings: Settings, client=None) -> SharedVersion | None:
@@ -347,21 +359,39 @@ def publish(settings: Settings, client=None) -> PublishStats:
         log.warning("publishing an UNSIGNED store: no shared_signing_key configured")
     collection = store_collection(settings, client, tail)
     try:
-        return _publish(collection, manifest, parts, ids, settings.shared_part_rows, key)
+        stats, published = _publish(collection, manifest, parts, ids, settings.shared_part_rows,
+                                    key, settings)
     except Exception as exc:
         raise _unreachable(settings, exc, tail) from exc
+    try:
+        freshness.remember(settings, server_label(settings), published)
+    except OSError:  # published all the same; the next publish counts from Chroma's record
+        log.warning("could not record the publication number locally", exc_info=True)
+    return stats
+
+
+def _trusted(version: SharedVersion, key: bytes) -> bool:
+    """Whether a record carries our signature (or, without a key, none)."""
+    if not key:
+        return not version.signature
+    return bool(version.signature) and hmac.compare_digest(sign(key, version.signed),
+                                                           version.signature)
 
 
 def _publish(collection, manifest: Manifest, parts: list[str], ids: list[str],
-             rows: int, key: bytes = b"") -> PublishStats:
+             rows: int, key: bytes, settings: Settings) -> tuple[PublishStats, Publication]:
     current = shared_version_of(collection)
-    record = {"manifest": json.loads(manifest.to_json()), "parts": ids}
-    signature = sign(key, canonical(record["manifest"], ids)) if key else ""
-    if signature:
-        record["signature"] = signature
-    if current is not None and list(current.parts) == ids and current.manifest == manifest \
-            and current.signature == signature:
-        return PublishStats(len(ids))
+    trusted = current is not None and _trusted(current, key)
+    if trusted and list(current.parts) == ids and current.manifest == manifest:
+        return PublishStats(len(ids)), current.publication  # already published, signed as now
+    server = server_label(settings)
+    number = {"sequence": freshness.next_sequence(
+                  settings, server, current.publication.sequence if trusted else 0),
+              "published_at": freshness.now_utc()}
+    record = {"manifest": json.loads(manifest.to_json()), "parts": ids, "publication": number}
+    signed = canonical(record["manifest"], ids, number)
+    if key:
+        record["signature"] = sign(key, signed)
     existing = _existing_ids(collection, list(dict.fromkeys(ids)))
     missing = list({pid: part for pid, part in zip(ids, parts) if pid not in existing}.items())
     for batch in upload_batches(missing, rows):
@@ -379,7 +409,8 @@ def _publish(collection, manifest: Manifest, parts: list[str], ids: list[str],
     stale = [i for i in collection.get(include=[])["ids"] if i not in keep]
     if stale:
         collection.delete(ids=stale)
-    return PublishStats(len(ids), uploaded, len(stale), True)
+    return (PublishStats(len(ids), uploaded, len(stale), True),
+            freshness.publication_of(number, signed))
 
 
 def mark_publisher(settings: Settings) -> None:
@@ -440,8 +471,12 @@ def sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult:
     except ConfigError as exc:
         if settings.chroma_host and getattr(exc, "transport", False):
             _UNREACHABLE.add(_key(settings))
+            if settings.retrieval_mode != "bm25":  # dense search would wait for it too
+                vectors.mark_down(settings)
         raise
     _UNREACHABLE.discard(_key(settings))
+    if settings.chroma_host:
+        vectors.mark_up(settings)
     return result
 
 
@@ -465,8 +500,10 @@ def _sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult
                 return SyncResult("publisher", version.key)
             try:
                 check_signature(settings, version)
+                if signing_key(settings):  # unsigned, anyone could write any number
+                    freshness.check(settings, server_label(settings), version.publication)
             except UntrustedStoreError as exc:
-                _REFUSED[_key(settings)] = str(exc)
+                _REFUSED[_key(settings)] = exc
                 log.warning("shared store refused: %s", exc)
                 raise
             _REFUSED.pop(_key(settings), None)
@@ -478,9 +515,11 @@ def _sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult
                 if read_file else (local.chunks_sha256 if local else "")
             if local_sha == version.sha256:
                 if local is not None and _same(local, version.manifest):
+                    _remember(settings, version)
                     return SyncResult("current", version.key)
                 atomic_write(data_paths(settings)["manifest"],
                              replace(version.manifest, also_sha256="").to_json())
+                _remember(settings, version)
                 return SyncResult("manifest", version.key)
             if not read_file:
                 data = _local_bytes(settings)
@@ -493,6 +532,7 @@ def _sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult
                 continue
             whole = bool(local_sha) and local is not None and local_sha in local.accepted_sha256()
             _install(settings, text, version.manifest, local_sha if whole else "")
+            _remember(settings, version)
             return SyncResult("synced", version.key, fetched)
     except (TsunagariError, OSError):
         raise
@@ -503,6 +543,16 @@ def _sync(settings: Settings, read_file: bool = True, client=None) -> SyncResult
         "使いませんでした。このマシンの索引のファイルは変更していません。索引を作るマシンで "
         "`python -m ingest` をもう一度実行してください。"
     )
+
+
+def _remember(settings: Settings, version: SharedVersion) -> None:
+    """This data dir now holds `version`: an older record is refused from now on (signed
+    stores only: an unsigned record's number proves nothing and must not block signed ones)."""
+    if not signing_key(settings):
+        return
+    known = freshness.remembered(settings, server_label(settings))
+    if known is None or known != version.publication:
+        freshness.remember(settings, server_label(settings), version.publication)
 
 
 def _same(local: Manifest, shared: Manifest) -> bool:
@@ -526,7 +576,7 @@ def _install(settings: Settings, text: str, manifest: Manifest, previous: str) -
 _CHECKED: dict[tuple[str, str], float] = {}
 _CHECK_LOCK = threading.Lock()
 # The last refusal of the published store per data dir and server (cleared by a good sync).
-_REFUSED: dict[tuple[str, str], str] = {}
+_REFUSED: dict[tuple[str, str], UntrustedStoreError] = {}
 # Data dirs whose last sync could not reach the server (cleared by the next one that did).
 _UNREACHABLE: set[tuple[str, str]] = set()
 
@@ -545,8 +595,12 @@ def _key(settings: Settings) -> tuple[str, str]:
 
 def refused_notice(settings: Settings) -> str:
     """A Japanese notice while the published store is refused (answers use the local copy)."""
-    if not settings.chroma_host or _key(settings) not in _REFUSED:
+    refused = _REFUSED.get(_key(settings)) if settings.chroma_host else None
+    if refused is None:
         return ""
+    if isinstance(refused, freshness.StaleStoreError):
+        return ("共有の索引サーバーにある索引は、いま使っている版より古い版（または同じ番号の別の版）"
+                "のため使わず、手元の写しで答えています。")
     return ("共有の索引サーバーにある索引は署名を確かめられないため使わず、手元の写し（前に確かめた版）で"
             "答えています。")
 
@@ -555,7 +609,10 @@ def refresh_if_changed(settings: Settings, force: bool = False) -> bool:
     """Throttled check (every `replica_check_seconds`) for a refresh published in Chroma; syncs
     the local data dir when there is one. True when the local index changed.
 
-    Errors (server briefly unreachable) are logged and the current index is kept.
+    Errors (server briefly unreachable) are logged and the current index is kept. While the
+    server is marked down for dense search (`vectors.mark_down`, after a failed request), the
+    check waits for the same retry time: a silent server costs a question at most one
+    `chroma_timeout_seconds`, not one per call.
     """
     if not settings.chroma_host:
         return False
@@ -565,6 +622,8 @@ def refresh_if_changed(settings: Settings, force: bool = False) -> bool:
         last = _CHECKED.get(key)
         if not force and last is not None and now - last < settings.replica_check_seconds:
             return False
+        if not force and not vectors.retry_due(settings):
+            return False  # the server just failed: answer from the copy, retry when due
         _CHECKED[key] = now
     try:
         return sync(settings, read_file=False).changed

@@ -96,6 +96,19 @@ def _ssl_verify(settings: Settings) -> bool | str | None:
     return True
 
 
+class ServerTimeoutError(ConnectionError):
+    """The Chroma server did not answer within `chroma_timeout_seconds`."""
+
+
+def _timed_out(exc: BaseException) -> bool:
+    seen, depth = exc, 0
+    while seen is not None and depth < 8:
+        if isinstance(seen, (TimeoutError, ServerTimeoutError)) or "Timeout" in type(seen).__name__:
+            return True
+        seen, depth = seen.__cause__ or seen.__context__, depth + 1
+    return False
+
+
 def connect_error(settings: Settings, exc: BaseException) -> str:
     """A Japanese explanation of why the Chroma server refused or could not be reached."""
     chain, seen = [], exc
@@ -104,6 +117,9 @@ def connect_error(settings: Settings, exc: BaseException) -> str:
         seen = seen.__cause__ or seen.__context__
     text = " / ".join(chain)
     where = f"Chroma サーバー（{server_url(settings)}）"
+    if _timed_out(exc):
+        return (f"{where}が {settings.chroma_timeout_seconds:g} 秒以内に応答しませんでした"
+                "（TSUNAGARI_CHROMA_TIMEOUT_SECONDS）。サーバーの状態とネットワークを確認してください。")
     # A 401/403 status or body; never a port or address that happens to contain "401".
     if re.search(r"(?<![:.\d])40[13](?!\d)", text) or "Unauthorized" in text or \
             "Forbidden" in text:
@@ -132,10 +148,12 @@ def chroma_client(settings: Settings):
         verify = _ssl_verify(settings)
         extra = {"chroma_server_ssl_verify": verify} if verify is not None else {}
         try:
+            _heartbeat(settings, verify)
             client = chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
                 headers=server_headers(settings),
                 settings=ChromaSettings(anonymized_telemetry=False, **extra))
+            _limit_requests(client, settings.chroma_timeout_seconds)
             # The client's constructor only checks the (public) heartbeat: ask for something
             # that needs the token, so a missing or wrong one is reported here, in Japanese.
             client.list_collections(limit=1)
@@ -149,6 +167,32 @@ def chroma_client(settings: Settings):
     return chromadb.PersistentClient(
         path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
     )
+
+
+def _heartbeat(settings: Settings, verify: bool | str | None) -> None:
+    """One request with the timeout before chromadb's client is built: its constructor already
+    asks the server (with no timeout), so a server that accepts but never answers would hang it.
+    """
+    import httpx
+
+    try:
+        httpx.get(f"{server_url(settings)}/api/v2/heartbeat", headers=server_headers(settings),
+                  verify=True if verify is None else verify,
+                  timeout=settings.chroma_timeout_seconds).raise_for_status()
+    except httpx.TimeoutException as exc:
+        raise ServerTimeoutError(f"no answer within {settings.chroma_timeout_seconds} s") from exc
+
+
+def _limit_requests(client, seconds: float) -> None:
+    """Give chromadb's HTTP session (httpx, created with timeout=None) our timeout. The session
+    belongs to chromadb's per-server System, shared by its clients in this process."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds)
+    else:  # a chromadb that builds its client otherwise: say so, keep working without
+        log.warning("could not set a timeout on the Chroma HTTP client (%s)", type(session))
 
 
 _OPENED_AT: dict[str, tuple[int, int]] = {}
@@ -190,6 +234,25 @@ def _location(settings: Settings) -> str:
     return server_url(settings) if settings.chroma_host else str(data_paths(settings)["chroma"])
 
 
+def mark_down(settings: Settings) -> None:
+    """The store could not be reached: searches skip it for `chroma_retry_seconds`."""
+    with _DOWN_LOCK:
+        _DOWN[_location(settings)] = time.monotonic() + settings.chroma_retry_seconds
+
+
+def mark_up(settings: Settings) -> None:
+    """The store answered again."""
+    with _DOWN_LOCK:
+        if _DOWN.pop(_location(settings), None) is not None:
+            log.info("Chroma available again (%s)", _location(settings))
+
+
+def retry_due(settings: Settings) -> bool:
+    """Whether the store may be asked now (not down, or its retry time has come)."""
+    retry_at = _DOWN.get(_location(settings))
+    return retry_at is None or time.monotonic() >= retry_at
+
+
 def vectors_down(settings: Settings) -> bool:
     """Whether the last dense search against this store failed (answers use BM25 meanwhile)."""
     return _location(settings) in _DOWN
@@ -218,8 +281,7 @@ class SearchVectors:
 
     def similarity_search_by_vector(self, embedding, k: int = 4, filter=None) -> list:
         where = _location(self.settings)
-        retry_at = _DOWN.get(where)
-        if retry_at is not None and time.monotonic() < retry_at:
+        if not retry_due(self.settings):
             return []
         try:
             with self._lock:
@@ -229,13 +291,9 @@ class SearchVectors:
             docs = store.similarity_search_by_vector(embedding, k=k, filter=filter)
         except Exception as exc:  # httpx/chromadb/sqlite errors: answer from BM25 instead
             log.warning("dense search unavailable (%s): %s: %s", where, type(exc).__name__, exc)
-            with _DOWN_LOCK:
-                _DOWN[where] = time.monotonic() + self.settings.chroma_retry_seconds
+            mark_down(self.settings)
             return []
-        if retry_at is not None:
-            log.info("dense search available again (%s)", where)
-            with _DOWN_LOCK:
-                _DOWN.pop(where, None)
+        mark_up(self.settings)
         return docs
 
 
