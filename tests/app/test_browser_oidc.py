@@ -186,6 +186,9 @@ def test_oidc_maintainer_signs_in_acts_and_signs_out(oidc_server, tmp_path):
     assert (MAINTAINER, "oidc", "rebuild", "ok") in done, done
     assert (MAINTAINER, "oidc", "export", "ok") in done, done
     assert (MAINTAINER, "oidc", "sign_out", "ok") in done, done
+    assert done.count((MAINTAINER, "oidc", "sign_in", "ok")) == 1, done
+    refused = [e["detail"] for e in entries if e["action"] == "sign_in_failed"]
+    assert len(refused) == 1 and refused[0].startswith(OTHER), refused
     upload = next(e for e in entries if e["action"] == "upload")
     assert upload["file"] == "認証町.txt" and len(upload["sha256"]) == 64
     assert not any(e["who"] == OTHER for e in entries)

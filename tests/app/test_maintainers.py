@@ -239,6 +239,11 @@ def test_oidc_maintainer_by_e_mail(feedback, monkeypatch):
     _upload_rebuild_export(at, feedback, "組織町.txt")
     assert {e.method for e in _entries()[:3]} == {"oidc"}
     assert {e.who for e in _entries()[:3]} == {"boss@city.example.lg.jp"}
+    # The sign-ins made at the identity provider are logged once per session (many page draws).
+    sign_ins = [e for e in _entries() if e.action == "sign_in"]
+    assert [(e.who, e.method) for e in sign_ins] == [("boss@city.example.lg.jp", "oidc")]
+    refused = [e.detail.split()[0] for e in _entries() if e.action == "sign_in_failed"]
+    assert refused == ["boss@city.example.lg.jp", "staff@city.example.lg.jp"]  # unverified, other
 
 
 def test_proxy_header_maintainer(feedback, monkeypatch):
@@ -249,10 +254,15 @@ def test_proxy_header_maintainer(feedback, monkeypatch):
     at = _page()
     _management_absent(at)
     assert any("sato は保守担当者として登録されていません" in w.value for w in at.warning)
+    at.run()
     headers["X-Forwarded-User"] = "tanaka"
     at.run()
     _upload_rebuild_export(at, feedback, "プロキシ町.txt")
     assert {(e.who, e.method) for e in _entries()[:3]} == {("tanaka", "proxy")}
+    assert [e.detail for e in _entries() if e.action == "sign_in_failed"] == [
+        "sato は保守担当者として登録されていません"]
+    assert [(e.who, e.method) for e in _entries() if e.action == "sign_in"] == [
+        ("tanaka", "proxy")]
     # The header is gone on the next request (e.g. sent directly, not through the proxy).
     at.get("file_uploader")[0].upload("直接.txt", b"x" * 10, "text/plain").run()
     headers.clear()

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 TOKEN_KEY = "tsunagari_maintainer_token"
 PASSWORD_KEY = "maintainer_password"
 FLASH_KEY = "signin_flash"
+NOTED_KEY = "signin_noted"  # the identities this session's sign-ins were logged for
 NOBODY = "（サインインなし）"
 NOT_SIGNED_IN = ("保守担当者としてサインインしていないため、この操作は行いませんでした。"
                  "資料・索引・フィードバックは変更していません。")
@@ -141,6 +142,15 @@ def _sign_out(settings: Settings, who: Maintainer) -> None:
         st.logout()
 
 
+def _note_once(settings: Settings, identity: str, **entry) -> None:
+    """Log an organisation-account or proxy sign-in (or refusal) once per session: those
+    sign-ins happen outside the app, which sees them on the next page draw."""
+    noted = st.session_state.setdefault(NOTED_KEY, set())
+    if identity not in noted:
+        noted.add(identity)
+        note(settings, **entry)
+
+
 def _oidc_sign_in(settings: Settings) -> None:
     try:
         st.login(settings.auth_provider or None)
@@ -157,6 +167,8 @@ def panel(settings: Settings) -> Maintainer | None:
         getattr(st, kind)(md_escape(text))
     who = current(settings)
     if who is not None:
+        if who.method in ("oidc", "proxy"):
+            _note_once(settings, f"{who.method}:{who.name}", who=who, action="sign_in")
         st.success(md_escape(f"{who.name} としてサインインしています（{who.method_label}）。"))
         if who.method != "proxy":  # the proxy's own sign-out applies there
             st.button("サインアウト", key="sign_out", on_click=_sign_out, args=(settings, who))
@@ -170,8 +182,10 @@ def panel(settings: Settings) -> Maintainer | None:
     user = _user()
     if "oidc" in methods:
         if user.get("is_logged_in") is True:
-            st.warning(md_escape(f"{user.get('email') or '（メールアドレスなし）'} は保守担当者として"
-                                 "登録されていません。"))
+            email = user.get("email") or "（メールアドレスなし）"
+            _note_once(settings, f"oidc-refused:{email}", who=None, action="sign_in_failed",
+                       result="refused", detail=f"{email} は保守担当者として登録されていません")
+            st.warning(md_escape(f"{email} は保守担当者として登録されていません。"))
         elif oidc_ready():
             st.button("組織のアカウントでサインイン", key="oidc_sign_in", on_click=_oidc_sign_in,
                       args=(settings,))
@@ -181,6 +195,8 @@ def panel(settings: Settings) -> Maintainer | None:
     if "proxy" in methods:
         name = (_headers().get(settings.proxy_user_header.strip()) or "").strip()
         if name:
+            _note_once(settings, f"proxy-refused:{name}", who=None, action="sign_in_failed",
+                       result="refused", detail=f"{name} は保守担当者として登録されていません")
             st.warning(md_escape(f"{name} は保守担当者として登録されていません。"))
         else:
             st.caption("保守担当者は、事務所のリバースプロキシでサインインしてから開いてください。")
