@@ -13,24 +13,9 @@ and installs it into its own data dir with `write_store` (as ingest does), so th
 path and its damage checks are unchanged. The data dir where ingest runs is marked (`publisher`)
 and never overwritten by the shared copy. Records carry a dummy one-dimensional embedding and
 the collection has no embedding function (Chroma's default one would download a model).
-A part is stored zlib-compressed and hex-encoded: Chroma full-text-indexes every document
-(trigrams), and with raw Japanese text each upload got slower as the collection grew (0.05 s →
-0.57 s per 58 KB part after 60 parts); hex keeps the trigram set tiny and uploads flat (~0.03 s
-per 200-row part).
 Embedded mode (no `chroma_host`) never touches any of this.
 
-SIGNING. Whoever reaches the Chroma port could publish a store of their own (the Rust server of
-chromadb 1.x has no authentication of its own: see `authproxy.py`). With a signing key
-(`shared_signing_key[_file]`), ingest signs the manifest record: HMAC-SHA256 over the canonical
-JSON of the manifest as published and the ordered part ids (SHA-256 of each part), so the
-manifest's `chunks_sha256` and every part are covered. A replica with a key refuses a record
-that is unsigned or signed otherwise (UntrustedStoreError, Japanese), changes nothing local and
-keeps answering from its current copy. Without a key on either side the store is unsigned and
-the status line says so; a replica without a key refuses a signed store (configure the key
-there too), so signing cannot be half set up unnoticed. Each record also carries a publication
-number under the signature, and a replica with a key refuses one older than (or the same number
-as, with other content) the version it holds: an earlier signed record put back is refused too
-(`freshness.py`).
+SIGNING: `shared_signing.py`. Parts: `shared_parts.py`.
 """
 
 from __future__ import annotations
@@ -41,7 +26,6 @@ import json
 import logging
 import threading
 import time
-import zlib
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -67,6 +51,15 @@ from tsunagari.indexing.store import (
     write_store,
 )
 from tsunagari.indexing import vectors
+from tsunagari.indexing.shared_parts import (
+    decode_part,
+    encode_part,
+    manifest_rows,
+    part_id,
+    split_parts,
+    upload_batches,
+)
+from tsunagari.indexing.shared_signing import canonical, check_signature, server_label, sign
 from tsunagari.indexing.vectors import chroma_client, connect_error, server_headers, server_url
 
 log = logging.getLogger(__name__)
@@ -75,7 +68,6 @@ MANIFEST_ID = "manifest"
 DUMMY_EMBEDDING = [0.0]
 FETCH_PARTS = 8  # parts per `get` when syncing (8 × 200 rows ≈ 2-4 MB compressed, hex)
 SYNC_ATTEMPTS = 3
-SIGNATURE_PREFIX = "hmac-sha256:"
 
 
 @dataclass(frozen=True)
@@ -126,10 +118,6 @@ class SyncResult:
         return self.state in ("synced", "manifest")
 
 
-def server_label(settings: Settings) -> str:
-    return f"{settings.chroma_host}:{settings.chroma_port}"
-
-
 UNCHANGED = "このマシンの索引のファイルは変更していません。"
 
 
@@ -157,50 +145,6 @@ def _client(settings: Settings):
     return client
 
 
-def canonical(manifest: object, parts: list[str], publication: object = None) -> bytes:
-    """The bytes a signature covers: the manifest as published, the ordered part ids and the
-    publication number (absent in records of before numbers: their signatures still verify).
-
-    >>> canonical({"b": 1, "a": "見"}, ["part-1"])
-    b'{"manifest":{"a":"\\xe8\\xa6\\x8b","b":1},"parts":["part-1"]}'
-    >>> canonical({}, [], {"sequence": 2})
-    b'{"manifest":{},"parts":[],"publication":{"sequence":2}}'
-    """
-    body = {"manifest": manifest, "parts": parts}
-    if publication is not None:
-        body["publication"] = publication
-    return json.dumps(body, sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
-
-
-def sign(key: bytes, body: bytes) -> str:
-    return SIGNATURE_PREFIX + hmac.new(key, body, hashlib.sha256).hexdigest()
-
-
-def check_signature(settings: Settings, version: SharedVersion) -> None:
-    """Raise UntrustedStoreError unless the published version may be used here (see the module
-    docstring: signed with our key when we have one; unsigned when we have none)."""
-    key = signing_key(settings)
-    where = f"Chroma サーバー（{server_label(settings)}）の索引"
-    keep = ("このマシンの索引のファイルは変更せず、手元の写しで答え続けます。")
-    if not key:
-        if version.signature:
-            raise UntrustedStoreError(
-                f"{where}は署名されていますが、このマシンには署名鍵が設定されていないため確かめられず、"
-                "使いませんでした。索引を作るマシンと同じ鍵を TSUNAGARI_SHARED_SIGNING_KEY_FILE"
-                "（または TSUNAGARI_SHARED_SIGNING_KEY）に設定してください。" + keep)
-        return
-    if not version.signature:
-        raise UntrustedStoreError(
-            f"{where}には署名がないため、使いませんでした（索引を作るマシン以外から書き込まれた"
-            "おそれがあります）。" + keep + "索引を作るマシンで署名鍵を設定し、`python -m ingest` を"
-            "実行してください。")
-    if not hmac.compare_digest(sign(key, version.signed), version.signature):
-        raise UntrustedStoreError(
-            f"{where}の署名がこのマシンの署名鍵と一致しないため、使いませんでした（書き換えられたか、"
-            "別の鍵で署名されています）。" + keep + "索引を作るマシンと同じ署名鍵か確認してください。")
-
-
 def store_collection(settings: Settings, client=None, tail: str = UNCHANGED):
     """The shared collection, created without an embedding function (never a model download).
     `tail` ends the Japanese message when the server cannot be reached."""
@@ -210,47 +154,6 @@ def store_collection(settings: Settings, client=None, tail: str = UNCHANGED):
                                                embedding_function=None)
     except Exception as exc:  # chromadb raises many transport/HTTP error types
         raise _unreachable(settings, exc, tail) from exc
-
-
-def split_parts(text: str, rows: int, doc_rows: list[int] | None = None) -> list[str]:
-    """The store's text in parts of at most `rows` lines, never spanning two reports when
-    `doc_rows` (lines per report, in store order: the manifest's documents) fits the text; so a
-    changed report changes only its own parts. Joined back, the parts are `text` exactly.
-
-    >>> split_parts("a\\nb\\nc\\n", 2)
-    ['a\\nb\\n', 'c\\n']
-    >>> split_parts("a\\nb\\nc\\n", 2, [1, 2])
-    ['a\\n', 'b\\nc\\n']
-    >>> split_parts("a\\nb\\nc\\nd\\n", 2, [3, 1])
-    ['a\\nb\\n', 'c\\n', 'd\\n']
-    >>> "".join(split_parts("a\\u2028b\\nc", 1)) == "a\\u2028b\\nc"
-    True
-    >>> split_parts("a\\u2028b\\nc", 1)
-    ['a\\u2028b\\n', 'c']
-    """
-    # Only "\n" ends a row (str.splitlines would also split at U+2028 inside a chunk's text).
-    lines = [line + "\n" for line in text.split("\n")]
-    lines[-1] = lines[-1][:-1]
-    if not lines[-1]:
-        lines.pop()
-    if not doc_rows or sum(doc_rows) != len(lines) or min(doc_rows) < 0:
-        doc_rows = [len(lines)]
-    parts, start = [], 0
-    for n in doc_rows:
-        end = start + n
-        parts += ["".join(lines[i:min(i + rows, end)]) for i in range(start, end, rows)]
-        start = end
-    return parts
-
-
-def manifest_rows(manifest: Manifest | None) -> list[int]:
-    """Lines per report in store order, from the manifest ([] when it does not say)."""
-    counts = [d.get("chunks") for d in (manifest.documents if manifest else [])]
-    return counts if all(isinstance(c, int) for c in counts) else []
-
-
-def part_id(part: str) -> str:
-    return "part-" + sha256_text(part)
 
 
 def _version_from_record(document: str | None) -> SharedVersion | None:
@@ -285,23 +188,6 @@ def shared_version_of(collection) -> SharedVersion | None:
     return _version_from_record(got["documents"][0]) if got["ids"] else None
 
 
-def encode_part(part: str) -> str:
-    """A part as stored in Chroma (see the module docstring).
-
-    >>> decode_part(encode_part("見守り\\n")) == "見守り\\n"
-    True
-    """
-    return zlib.compress(part.encode("utf-8"), 6).hex()
-
-
-def decode_part(document: str | None) -> str | None:
-    """A stored part's text, None when it is not one (checked again by the store's SHA-256)."""
-    try:
-        return zlib.decompress(bytes.fromhex(document or "")).decode("utf-8")
-    except (ValueError, zlib.error):  # UnicodeDecodeError is a ValueError
-        return None
-
-
 def _add_parts(collection, batch: list[tuple[str, str]]) -> None:
     """One upload request for several parts."""
     collection.add(ids=[pid for pid, _ in batch],
@@ -309,25 +195,6 @@ def _add_parts(collection, batch: list[tuple[str, str]]) -> None:
                    embeddings=[DUMMY_EMBEDDING] * len(batch),
                    metadatas=[{"kind": "part", "rows": part.count("\n"), "encoding": "zlib-hex"}
                               for _, part in batch])
-
-
-def upload_batches(missing: list[tuple[str, str]], rows: int) -> list[list[tuple[str, str]]]:
-    """Missing parts grouped into requests of about `rows` rows (one report's small part each
-    would make one request per report).
-
-    >>> [len(b) for b in upload_batches([("a", "x\\n"), ("b", "y\\n"), ("c", "z\\nw\\n")], 2)]
-    [2, 1]
-    """
-    batches: list[list[tuple[str, str]]] = []
-    size = 0
-    for pid, part in missing:
-        n = part.count("\n") or 1
-        if not batches or size + n > rows:
-            batches.append([])
-            size = 0
-        batches[-1].append((pid, part))
-        size += n
-    return batches
 
 
 def _existing_ids(collection, ids: list[str]) -> set[str]:
