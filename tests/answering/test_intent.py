@@ -37,3 +37,34 @@ def test_conditions_and_negation(catalogue):
     assert it.conditions.reports == {"日本総合研究所"}
     it = classify("首長のトップダウンではなくボトムアップで進めた例は？", catalogue)
     assert "トップダウン" not in it.query and it.negated
+
+
+@pytest.mark.parametrize(("question", "bodies", "entities"), [
+    ("ポイント②の事例から、富山県以外を教えて", set(), ["富山県"]),
+    ("県以外は？ポイント③の事例で", {"都道府県"}, []),
+    ("新しい民間団体を巻き込む事例で、都道府県のものじゃないのはどれ？", {"都道府県"}, []),
+])
+def test_casual_exclusions(catalogue, question, bodies, entities):
+    """X以外 negates when X names a case or a kind of case; じゃない like ではない."""
+    it = classify(question, catalogue)
+    assert it.excluded.bodies == bodies
+    assert [e.key for e in it.excluded_entities] == entities
+
+
+@pytest.mark.parametrize("question", ["福祉以外の部署を巻き込むには？",
+                                      "首長の理解が大事なんじゃない？",
+                                      "行政以外の担い手はどう見つけた？"])
+def test_words_that_only_look_like_exclusions(catalogue, question):
+    it = classify(question, catalogue)
+    assert not it.excluded and not it.excluded_entities
+
+
+def test_exclusions_name_second_report_bodies(two_report_index):
+    """The same rule over another report's bodies (from its layout, not from a list)."""
+    from tsunagari.config import load_settings
+    from tsunagari.service import open_service
+
+    service = open_service(load_settings(data_dir=two_report_index["data"],
+                                         corpus_dir=two_report_index["corpus"]))
+    it = classify("表1の自治体で、鳥取県以外のところは？", service.retriever.catalogue)
+    assert [e.key for e in it.excluded_entities] == ["鳥取県"]
