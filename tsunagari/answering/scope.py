@@ -95,6 +95,7 @@ def quantity_units(question: str) -> list[str]:
 # Counters a report may use for the unit a question asks with (何か所 ← 15の地域に設置).
 _UNIT_WORDS = {
     "か所": ("か所", "箇所", "カ所", "ヶ所", "ケ所", "拠点", "の地域", "地域", "圏域"),
+    "人": ("人", "名"),  # people are counted with either counter (5名の委員 answers 何人)
 }
 
 
@@ -105,6 +106,8 @@ def states_quantity(texts: Sequence[str], unit: str) -> bool:
     True
     >>> states_quantity(["会議を開催した。"], "回")
     False
+    >>> states_quantity(["5名のエリアディレクターが調整する。"], "人")
+    True
     """
     words = "|".join(re.escape(w) for w in _UNIT_WORDS.get(unit, (unit,)))
     pattern = {"%": rf"{_NUMBER}\s*(%|％|割)", "円": rf"{_NUMBER}\s*(円|万円|億円|倍)"}.get(
