@@ -79,7 +79,7 @@ _PURPOSE_Q = re.compile(
 # The report itself as the subject: who it is for, why it was made, how it is built, where its
 # material comes from (「この事例集って、どういう立場の人が読むと…」「なんでこの調査をやることに…」).
 _ABOUT_REPORT = re.compile(
-    rf"(?:この|本|今回の){_REPORT}.{{0,24}}(?:立場|読む|読め|向け|構成|章立て|全体像|背景|"
+    rf"(?:(?:この|本|今回の){_REPORT}|本書|本調査).{{0,24}}(?:立場|読む|読め|向け|構成|章立て|全体像|背景|"
     rf"きっかけ|なぜ|なんで(?!す)|どうして|経緯|いつ|期間)|"
     rf"(?:なぜ|なんで(?!す)|どうして).{{0,4}}(?:この|本|今回の){_REPORT}|"
     r"ネタ元|情報源|出典は|引用元|どこから集め|元(?:に|と)なった(?:報告書|資料)|"
@@ -115,10 +115,26 @@ def title_cues(question: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_TITLE_RUN = re.compile(r"[一-龥々ァ-ヶー]{4,}")
+
+
 def cued_positions(chunks: Sequence[Chunk], positions: Sequence[int], question: str
                    ) -> list[int]:
-    """The positions among `positions` whose section title has the question's first cue word
-    that any of them has; all of them when none has one."""
+    """The positions among `positions` whose section title shares a word of 4+ kanji or
+    katakana with the question (「ヒアリング調査は…」 → 現地訪問によるヒアリング調査), else whose
+    title has the question's first cue word that any of them has; else all of them.
+
+    >>> cs = [Chunk(str(i), "d", "t", "x", (3,), section_title=t)
+    ...       for i, t in enumerate(["第1章／調査方法", "第1章／現地訪問によるヒアリング調査", "第1章／目的"])]
+    >>> cued_positions(cs, [0, 1, 2], "ヒアリング調査は誰を相手に、どんなふうに話を聞いたの？")
+    [1]
+    >>> cued_positions(cs, [0, 1, 2], "どうやって調べたの？"), cued_positions(cs, [0, 1, 2], "要するに？")
+    ([0], [0, 1, 2])
+    """
+    shared = [i for i in positions
+              if any(run in question for run in _TITLE_RUN.findall(_own_title(chunks[i])))]
+    if shared:
+        return shared
     for word in title_cues(question):
         picked = [i for i in positions if word in _own_title(chunks[i])]
         if picked:
