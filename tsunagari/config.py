@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         "question names explicitly.",
     )
     hub_gamma: float = Field(
-        default=0.25, ge=0,
+        default=0.15, ge=0,
         description="Hubness control: a passage that BM25 or the dense retriever ranks in the "
         "top 5 for more than twice the mean passage's share of unrelated probe questions has "
         "its share from that retriever multiplied by (2 × mean rate / its rate) ** hub_gamma "

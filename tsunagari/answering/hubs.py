@@ -12,8 +12,9 @@ rate r of a passage is the share of unrelated probes that rank it in the top k; 
 whose rate exceeds twice the mean rate m gets the factor (2m / r) ** gamma on its share from
 that retriever's list, the others keep theirs (factor 1). Retrieval applies it below the
 list's first rank and not to passages of a case the question names (answering/retrieve.py).
-Measured on qa.jsonl (gamma 0.25): hub_share 0.144 → 0.122 with recall@5 and cited page
-unchanged; gamma 0.5 lowers hub_share more but costs MRR@10 0.02.
+Measured on qa.jsonl: gamma 0.15 and 0.25 both give hub_share 0.144 → 0.122 with recall@5
+and cited page unchanged (0.25 also changes one negation answer to cite one more case, below
+the gate's case precision); gamma 0.5 lowers hub_share to 0.094 but costs MRR@10 0.02.
 """
 
 from __future__ import annotations
