@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         description="RRF weight of the chunks of a municipality, column or point that the "
         "question names explicitly.",
     )
+    hub_gamma: float = Field(
+        default=0.15, ge=0,
+        description="Hubness control: a passage that BM25 or the dense retriever ranks in the "
+        "top 5 for more than twice the mean passage's share of unrelated probe questions has "
+        "its share from that retriever multiplied by (2 × mean rate / its rate) ** hub_gamma "
+        "below that retriever's first rank (0 disables; see answering/hubs.py).",
+    )
     chunk_size: int = Field(
         default=400, ge=100, description="Target chunk length in characters (split only at 。)."
     )

@@ -33,6 +33,19 @@ BODY_KINDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def body_region(name: str) -> str:
+    """The region (八地方区分) of a named local body from the official list, '' when the name
+    is not a listed body or names several (a prefecture is its own region's).
+
+    >>> [body_region(n) for n in ("生駒市", "枚方市", "北九州市", "北海道", "A市", "府中市")]
+    ['近畿地方', '近畿地方', '九州地方', '北海道地方', '', '']
+    """
+    body = bodies.lookup(canonical_municipality(name))
+    if body is None or not body.official:
+        return ""
+    return body.region or bodies.region_of(body.name)
+
+
 def body_kind(name: str) -> str:
     """The kind of local body a municipality's name denotes (a key of BODY_KINDS), from the
     official list (`tsunagari.bodies`), else from the name's form.

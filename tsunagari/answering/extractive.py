@@ -11,7 +11,7 @@ from tsunagari.answering.intent import Intent, negated_words, spell_out
 from tsunagari.answering.names import sudachi_index
 from tsunagari.answering.query import Query, parse_query
 from tsunagari.answering.question import NOT_FOUND, UNCLEAR, validate_question  # noqa: F401 (re-exported)
-from tsunagari.answering.roles import role_indices
+from tsunagari.answering.roles import PURPOSE, cued_positions, role_indices
 from tsunagari.answering.retrieve import Retriever, wants_many
 from tsunagari.answering.routes import (
     Routed,
@@ -215,7 +215,10 @@ class ExtractiveAnswerer:
         if self._roles is None:
             self._roles = role_indices(self.retriever.chunks)
         for role in query.roles:
-            hits = self.retriever.rank_within(query.search_text, self._roles.get(role, []), k)
+            positions = self._roles.get(role, [])
+            if role == PURPOSE:  # 「どうやって調べた？」: the section titled 調査方法 first
+                positions = cued_positions(self.retriever.chunks, positions, query.text)
+            hits = self.retriever.rank_within(query.search_text, positions, k)
             if hits:
                 return hits
         return []

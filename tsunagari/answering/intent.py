@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tsunagari.domain import BODY_KINDS, CONTENT_TERMS, NEGATION_HINTS, mentioned_points
+from tsunagari.domain import (BODY_KINDS, CONTENT_TERMS, NEGATION_HINTS, body_region,
+                              mentioned_points)
 from tsunagari.indexing.catalogue import Catalogue, Entity
 
 _ENUMERATE = re.compile(
@@ -78,7 +79,8 @@ class Conditions:
         """Whether an entity has every fact asked for."""
         bodies = self.bodies | ({"政令市"} if "市" in self.bodies else set())  # a 政令市 is a 市
         return ((not bodies or e.body in bodies)
-                and (not self.regions or any(r in e.region for r in self.regions))
+                and (not self.regions or any(r in (e.region or body_region(e.key))
+                                             for r in self.regions))
                 and (not self.sizes or e.size in self.sizes)
                 and (not self.points or bool(self.points & set(e.points)))
                 and (not self.reports or any(r in _norm(s) for r in self.reports

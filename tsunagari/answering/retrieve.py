@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from tsunagari.answering import hubs
 from tsunagari.answering.followup import find_entities
 from tsunagari.config import Settings
 from tsunagari.domain import canonical_municipality, expand, mentioned_points, topic_points
 from tsunagari.indexing import bm25index
 from tsunagari.indexing.catalogue import Entity, build_catalogue, entity_key, section_key
+from tsunagari.indexing.termindex import derived_dir
 from tsunagari.indexing.vectors import search_vectors, vectors_down
 from tsunagari.japanese import Tokenizer, default_tokenizer
 from tsunagari.types import Chunk, Filters, Hit
@@ -58,6 +61,7 @@ class Retriever:
     _store: object | None = None
     _vectors: dict[str, list[float]] = field(default_factory=dict)
     store_sha256: str = ""  # SHA-256 of the chunk store `chunks` came from ("": not from one)
+    _hub: dict[str, float] | None = None  # score factors of hub passages (see hubs.py)
 
     def __post_init__(self) -> None:
         # Derived once per index, not per question.
@@ -180,6 +184,7 @@ class Retriever:
         rankings: list[tuple[list[str], float]] = []
         bm25_ids: list[str] = []
         dense_ids: list[str] = []
+        lists: dict[str, tuple[list[str], float]] = {}
         if mode in ("hybrid", "dense"):
             # dict.fromkeys: a chunk may briefly have two vectors during a refresh.
             dense_ids = list(dict.fromkeys(cid for cid in self.dense_ranking(query, filters, n)
@@ -188,15 +193,17 @@ class Retriever:
                 mode = "bm25"  # fail soft: the local copy by keywords
         if mode in ("hybrid", "bm25"):
             bm25_ids = [self.chunks[i].chunk_id for i in self.bm25_ranking(query, allowed, n)]
-            rankings.append((bm25_ids, self.settings.bm25_weight))
+            lists["bm25"] = (bm25_ids, self.settings.bm25_weight)
+            rankings.append(lists["bm25"])
         if mode in ("hybrid", "dense"):
-            rankings.append((dense_ids, dense_weight if dense_weight is not None
-                             else self.settings.dense_weight))
-        fused = rrf(rankings, self.settings.rrf_k)
+            lists["dense"] = (dense_ids, dense_weight if dense_weight is not None
+                              else self.settings.dense_weight)
+            rankings.append(lists["dense"])
+        fused = self._fuse(rankings, lists)
         focus = self.focus(query, [cid for cid, _ in fused], allowed)
         if focus:
             rankings.append((focus, self.settings.focus_weight))
-            fused = rrf(rankings, self.settings.rrf_k)
+            fused = self._fuse(rankings, lists, focus)
         if wants_many(query):
             fused = diversify(fused, self.chunks, by_id)
         fused = fused[:k]
@@ -208,6 +215,65 @@ class Retriever:
                 dense_rank=dense_ids.index(cid) + 1 if cid in dense_ids else None,
             ))
         return hits
+
+    def _fuse(self, rankings: list[tuple[list[str], float]],
+              lists: dict[str, tuple[list[str], float]],
+              named: Sequence[str] = ()) -> list[tuple[str, float]]:
+        """RRF of the lists; a hub passage's share from the BM25 or the dense list is scaled by
+        its factor for that list (a passage can be a hub of one retriever only), unless that
+        list ranks it first (a hub crowds the lower ranks, a best match stays one) or it is a
+        passage of a case the question names (`named`)."""
+        factors = self.hub_factors()
+        if not any(factors.get(name) for name in lists):
+            return rrf(rankings, self.settings.rrf_k)
+        k = self.settings.rrf_k
+        scores: dict[str, float] = {}
+        keep = set(named)
+        for ranking in rankings:
+            ids, weight = ranking
+            own = next((factors.get(n, {}) for n, r in lists.items() if r is ranking), {})
+            for rank, cid in enumerate(ids, start=1):
+                factor = own.get(cid, 1.0) if rank > hubs.KEEP_TOP and cid not in keep else 1.0
+                scores[cid] = scores.get(cid, 0.0) + factor * weight / (k + rank)
+        return sorted(scores.items(), key=lambda x: -x[1])
+
+    def hub_factors(self) -> dict[str, dict[str, float]]:
+        """Score factors of the hub passages of each retriever ("bm25", "dense"), measured once
+        per index over probes generated from the index (hubs.py)."""
+        if self._hub is None:
+            self._hub = {}  # while measuring, search runs without the factors
+            gamma = self.settings.hub_gamma
+            if gamma > 0 and len(self.chunks) > hubs.PROBE_K * 2:
+                self._hub = {name: hubs.hub_factors(rates, gamma)
+                             for name, rates in self.hub_rates().items()}
+        return self._hub
+
+    def hub_rates(self) -> dict[str, dict[str, float]]:
+        """Each passage's share of unrelated probes that BM25, and the dense retriever when
+        there is one, rank in their top 5 (saved beside the term index, else measured: one
+        query embedding per probe)."""
+        ids = [c.chunk_id for c in self.chunks]
+        dense = getattr(self.embedder, "name", "") if self.dense_enabled else ""
+        signature = f"bm25+dense:{dense}|{hubs.PROBE_K}|{len(hubs.FRAMES)}"
+        path = hubs.stored_path(derived_dir(self.settings), self.store_sha256, signature) \
+            if self.store_sha256 else None
+        rates = hubs.load_rates(path, ids) if path else None
+        if rates is None:
+            probe_list = hubs.question_probes(self.chunks)
+            everything = Filters()
+            mask = self.allowed(everything)
+            rates = {"bm25": hubs.hub_rates(self.chunks, probe_list, lambda q: [
+                self.chunks[i].chunk_id for i in self.bm25_ranking(q, mask, hubs.PROBE_K)])}
+            if dense:
+                rates["dense"] = hubs.hub_rates(self.chunks, probe_list, lambda q: [
+                    cid for cid in self.dense_ranking(q, everything, hubs.PROBE_K * 2)
+                    if cid in self.by_id])
+            if path:
+                try:
+                    hubs.save_rates(path, rates, len(probe_list))
+                except OSError:
+                    pass  # a read-only data folder: measured again next time
+        return rates
 
     def rank_within(self, query: str, positions: list[int], k: int) -> list[Hit]:
         """Hybrid top-k among the given chunk positions only (e.g. a report's purpose or

@@ -76,6 +76,72 @@ _PURPOSE_Q = re.compile(
     rf"(?:目的|狙い|ねらい)(?:は|を|って).{{0,8}}{_REPORT}|"
     rf"(?:どうやって|どのように|どんな方法で)(?:調べ|作|まとめ|集め).{{0,6}}{_REPORT}"
 )
+# The report itself as the subject: who it is for, why it was made, how it is built, where its
+# material comes from (「この事例集って、どういう立場の人が読むと…」「なんでこの調査をやることに…」).
+_ABOUT_REPORT = re.compile(
+    rf"(?:(?:この|本|今回の){_REPORT}|本書|本調査).{{0,24}}(?:立場|読む|読め|向け|構成|章立て|全体像|背景|"
+    rf"きっかけ|なぜ|なんで(?!す)|どうして|経緯|いつ|期間)|"
+    rf"(?:なぜ|なんで(?!す)|どうして).{{0,4}}(?:この|本|今回の){_REPORT}|"
+    r"ネタ元|情報源|出典は|引用元|どこから集め|元(?:に|と)なった(?:報告書|資料)|"
+    r"(?:ポイント|観点)\s*[0-9０-９一二三四五六七八九]\s*(?:点|つ)|"
+    r"[0-9０-９一二三四五六七八九]\s*つの(?:ポイント|観点)"
+)
+# Which of the purpose chapter's sections a question asks for, by the words of their titles
+# (調査方法, 目的, 調査対象, 調査期間, 課題背景, 調査事項): general question words, no report's terms.
+_TITLE_CUES = (
+    (re.compile(r"どうやって|どのように|どんな(?:方法|やり方|風に|ふうに)|方法|手法|調べ方|ふうに"),
+     ("方法",)),
+    (re.compile(r"ネタ元|情報源|出典|引用|どこから集め|元(?:に|と)なった"), ("収集", "方法")),
+    (re.compile(r"誰|だれ|立場|向け|読む|読め|読者|目的|狙い|ねらい|何のため|なんのため"), ("目的",)),
+    (re.compile(r"どこの自治体|何自治体|いくつの自治体|調査(?:の)?対象"), ("対象",)),
+    (re.compile(r"いつ|期間|時期"), ("期間",)),
+    (re.compile(r"背景|きっかけ|経緯|なぜ|なんで(?!す)|どうして"), ("背景",)),
+    (re.compile(r"ポイント|観点|調査事項|何を調べ"), ("事項",)),
+)
+
+
+def title_cues(question: str) -> tuple[str, ...]:
+    """Title words of the purpose sections a question asks for, best first.
+
+    >>> title_cues("ざっくり、どうやって調べた調査なんですか"), title_cues("この冊子は誰に向けたもの？")
+    (('方法',), ('目的',))
+    >>> title_cues("要するに何が言いたいの？")
+    ()
+    """
+    out: list[str] = []
+    for pattern, words in _TITLE_CUES:
+        if pattern.search(question):
+            out.extend(w for w in words if w not in out)
+    return tuple(out)
+
+
+_TITLE_RUN = re.compile(r"[一-龥々ァ-ヶー]{4,}")
+
+
+def cued_positions(chunks: Sequence[Chunk], positions: Sequence[int], question: str
+                   ) -> list[int]:
+    """The positions among `positions` whose section title shares a word of 4+ kanji or
+    katakana with the question (「ヒアリング調査は…」 → 現地訪問によるヒアリング調査), else whose
+    title has the question's first cue word that any of them has; else all of them.
+
+    >>> cs = [Chunk(str(i), "d", "t", "x", (3,), section_title=t)
+    ...       for i, t in enumerate(["第1章／調査方法", "第1章／現地訪問によるヒアリング調査", "第1章／目的"])]
+    >>> cued_positions(cs, [0, 1, 2], "ヒアリング調査は誰を相手に、どんなふうに話を聞いたの？")
+    [1]
+    >>> cued_positions(cs, [0, 1, 2], "どうやって調べたの？"), cued_positions(cs, [0, 1, 2], "要するに？")
+    ([0], [0, 1, 2])
+    """
+    shared = [i for i in positions
+              if any(run in question for run in _TITLE_RUN.findall(_own_title(chunks[i])))]
+    if shared:
+        return shared
+    for word in title_cues(question):
+        picked = [i for i in positions if word in _own_title(chunks[i])]
+        if picked:
+            return picked
+    return list(positions)
+
+
 _SUMMARY_Q = re.compile(r"要するに|結局|ひとことで|一言で|まとめると|結論|総括|最後のまとめ|言いたい|"
                         r"提案して|伝えたい|全体として")
 _WHY_Q = re.compile(r"なぜ|なんで(?!す)|どうして(?![もいるおた])|理由|必要性|意味(?:って|とは)|ないといけない|"
@@ -89,8 +155,11 @@ def question_role(question: str) -> tuple[str, ...]:
     (('purpose',), ('summary', 'purpose'))
     >>> question_role("なんで首長を巻き込まないといけないの？"), question_role("仙台市の工夫は？")
     (('why',), ())
+    >>> question_role("なんでこの調査をやることになったの？"), question_role("事例のネタ元って何？")
+    (('purpose',), ('purpose',))
     """
-    if _PURPOSE_Q.search(question):  # 「目的をひとことで」: the purpose, said briefly
+    if _PURPOSE_Q.search(question) or _ABOUT_REPORT.search(question):
+        # 「目的をひとことで」: the purpose, said briefly
         return (PURPOSE, SUMMARY) if _SUMMARY_Q.search(question) else (PURPOSE,)
     if _SUMMARY_Q.search(question):
         return (SUMMARY, PURPOSE)

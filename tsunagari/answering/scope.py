@@ -95,18 +95,23 @@ def quantity_units(question: str) -> list[str]:
 # Counters a report may use for the unit a question asks with (何か所 ← 15の地域に設置).
 _UNIT_WORDS = {
     "か所": ("か所", "箇所", "カ所", "ヶ所", "ケ所", "拠点", "の地域", "地域", "圏域"),
+    "人": ("人", "名"),  # people are counted with either counter (5名の委員 answers 何人)
 }
 
 
-def states_quantity(texts: Sequence[str], unit: str) -> bool:
+def states_quantity(texts: Sequence[str], unit: str, exact: bool = False) -> bool:
     """Whether any text states a number with the unit (e.g. 8回, 3倍, 54自治体 for 団体).
 
     >>> states_quantity(["概ね小学校区で分割し15の地域に設置。"], "か所")
     True
     >>> states_quantity(["会議を開催した。"], "回")
     False
+    >>> states_quantity(["5名のエリアディレクターが調整する。"], "人")
+    True
+    >>> states_quantity(["5名のエリアディレクターが調整する。"], "人", exact=True)  # 人口
+    False
     """
-    words = "|".join(re.escape(w) for w in _UNIT_WORDS.get(unit, (unit,)))
+    words = "|".join(re.escape(w) for w in ((unit,) if exact else _UNIT_WORDS.get(unit, (unit,))))
     pattern = {"%": rf"{_NUMBER}\s*(%|％|割)", "円": rf"{_NUMBER}\s*(円|万円|億円|倍)"}.get(
         unit, rf"{_NUMBER}\s*(?:{words})")
     return any(re.search(pattern, normalize(t)) for t in texts)
@@ -187,7 +192,8 @@ class ScopeChecker:
         if _ANONYMISED.search(normalize(question)):
             return ScopeVerdict(True, ("市の実名",), "anonymised")
         units = quantity_units(question)
-        if units and passages and not any(states_quantity(passages, u) for u in units):
+        exact = "人口" in question  # a population is counted in 人, never in 名
+        if units and passages and not any(states_quantity(passages, u, exact) for u in units):
             return ScopeVerdict(True, tuple(f"何{u}" if u != "円" else "金額" for u in units),
                                 "no-figure")
         if asks_date(question) and passages and not states_date(passages):
