@@ -52,3 +52,26 @@ def test_each_term_is_looked_up_once(service):
     checker.check("居場所づくりの申請書の様式と開催日は？")
     again = set(terms.asked[asked:])
     assert "居場所" in again and not again & set(terms.asked[:asked])  # remembered across questions
+
+
+def test_scene_setting_sentences_do_not_decide_the_scope(service):
+    """Only the sentences that ask are checked: who the asker is (a city the reports do not
+    name, a word for their job) does not make the reports silent on what they ask."""
+    check = service.answerer.checker.check
+    assert not check("大阪市の職員です。庁内の連携会議はどう作ればいいですか？").abstain
+    assert check("大阪市では地方版PFをどう運営していますか？").abstain
+    assert check("大阪市の職員です。大阪市の事例はありますか？").abstain
+
+
+def test_conjugated_words_and_words_for_the_report_count_as_known(service):
+    check = service.answerer.checker.check
+    # 新しく → 新しい, 作ら → 作る, 読ん → 読; 事例集 names the report itself
+    assert not check("この事例集はそもそも誰に読んでもらうために作られたんでしょうか？").abstain
+    assert check("量子コンピュータの暗号鍵配送はどう実装されましたか？").abstain
+
+
+def test_readable_questions_and_empty_ones(service):
+    checker = service.answerer.checker
+    assert checker.readable("資料に出てくる「ポイント5点」を一覧で教えてください。")
+    assert not checker.readable("ありがとうございました！")
+    assert not checker.readable("？？")

@@ -148,7 +148,7 @@ class ExtractiveAnswerer:
         query = self.parse(question, history)
         q, intent = query.raw, query.intent
         merged = _merge_filters(filters or Filters(), query.filters)
-        if not (self.checker.content_words(query.standalone) or mentioned_points(q)
+        if not (self.checker.readable(query.standalone) or mentioned_points(q)
                 or query.entity or query.names or self.retriever.catalogue.find(query.text)):
             # Greetings, thanks or a lone symbol: nothing to look up.
             return Answer(q, UNCLEAR, True, (), (), query.standalone, notices=self.notices)

@@ -57,7 +57,27 @@ _GENERIC = {
     "秘訣", "ヒント", "やり方", "進め方", "教え", "説明", "概要", "特徴", "違い", "比較",
     "自治体", "市", "町", "村", "県", "区", "他", "ほか", "以外", "全部", "一覧", "まとめ",
     "資料", "報告書", "本", "ところ", "時", "際", "上", "中", "後", "前", "等", "など",
+    # words for the report itself (「この事例集は誰向け？」): the corpus is what they name
+    "事例集", "冊子", "本書", "本資料", "報告", "調査報告書", "白書", "手引き", "ガイドブック",
 }
+# A sentence that asks (a question mark, a request or a question word); the others in a
+# multi-sentence question set the scene (「新しく配属された者です。」「大阪市の職員です。」).
+_ASKING = re.compile(r"[？?]|教えて|ください|下さい|知りたい|ですか|ますか|でしょうか|か[。.]?$|"
+                     r"何|なに|どう|どこ|どれ|どの|どんな|誰|だれ|いつ|なぜ|なんで|ありますか")
+_KANJI_STEM = re.compile(r"^[一-龥々]+")
+
+
+def asked_part(question: str) -> str:
+    """The sentences of a question that ask; all of it when none or every one does.
+
+    >>> asked_part("大阪市の職員です。仙台市の工夫を教えて")
+    '仙台市の工夫を教えて'
+    >>> asked_part("会議の進め方は？")
+    '会議の進め方は？'
+    """
+    sentences = [x for x in re.split(r"(?<=[。！!？?])", question) if x.strip()]
+    asking = [x for x in sentences if _ASKING.search(x)]
+    return "".join(asking) if asking and len(asking) < len(sentences) else question
 
 
 # "How many / how much" questions and the unit each asks for.
@@ -198,7 +218,7 @@ class ScopeChecker:
                                 "no-figure")
         if asks_date(question) and passages and not states_date(passages):
             return ScopeVerdict(True, ("日付・時期",), "no-date")
-        morphs = self._morphemes(question)
+        morphs = self._morphemes(asked_part(question))
         missing: list[str] = []
         content: list[str] = []
         compound = ""
@@ -218,7 +238,7 @@ class ScopeChecker:
                 missing.append(surface)
             if pos[0] in ("名詞", "動詞", "形容詞") and surface not in _GENERIC \
                     and pos[1] not in ("数詞", "代名詞", "非自立可能"):
-                content.append(surface)
+                content.append((surface, pos, norm))
         if compound:
             compounds.append(compound)
         for article in _LAW_ARTICLE.findall(normalize(question)):
@@ -226,8 +246,26 @@ class ScopeChecker:
                 missing.append(article)  # a law article the reports never quote
         if missing:
             return ScopeVerdict(True, tuple(dict.fromkeys(missing)), "missing")
-        known = [t for t in content if self.in_corpus(t)]
+        known = [t for t in content if self._word_in_corpus(*t)]
         if content and len(known) / len(content) < 0.34 and len(content) >= 2:
-            absent = tuple(t for t in content if not self.in_corpus(t))
+            absent = tuple(t[0] for t in content if t not in known)
             return ScopeVerdict(True, absent[:3], "low-coverage")
         return ScopeVerdict(False)
+
+    def _word_in_corpus(self, surface: str, pos: tuple[str, ...], norm: str) -> bool:
+        """A word occurs as written, in its dictionary form (新しく → 新しい), or, for a verb or
+        adjective, by its kanji stem (読ん → 読む → 読: 読み, 読める…)."""
+        if self.in_corpus(surface) or (norm and self.in_corpus(norm)):
+            return True
+        if pos[0] in ("動詞", "形容詞"):
+            stem = _KANJI_STEM.match(surface) or _KANJI_STEM.match(norm or "")
+            return bool(stem) and self.in_corpus(stem.group(0))
+        return False
+
+    def readable(self, question: str) -> bool:
+        """Whether a question has anything to look up: a content word, or a noun the reports
+        use (「ポイント5点を一覧で」 asks with words that are generic, yet in the reports)."""
+        if self.content_words(question):
+            return True
+        return any(pos[0] == "名詞" and pos[1] not in ("数詞", "代名詞") and len(surface) > 1
+                   and self.in_corpus(surface) for surface, pos, _ in self._morphemes(question))
