@@ -34,3 +34,23 @@ def test_descriptive_earlier_turn_by_kind():
 def test_no_ordinal_no_referent():
     assert resolve_referent("その市は？", H, CAT) == ""
     assert resolve_referent("一番はじめの答えの2つ目の市は？", [], CAT) == ""
+
+
+def test_an_item_of_a_list_answer_without_naming_the_turn(two_report_index):
+    """「2つ目の町は？」「3つのうち最後の県」: the latest answer that lists enough cases of that
+    kind, over the real two-report catalogue (answers about one case are passed over)."""
+    from tsunagari.config import load_settings
+    from tsunagari.service import open_service
+
+    cat = open_service(load_settings(data_dir=two_report_index["data"],
+                                     corpus_dir=two_report_index["corpus"])).retriever.catalogue
+    history = [
+        {"role": "user", "content": "社協と組んだところを教えて"},
+        {"role": "assistant", "content": "上越市は…、芽室町は…、鳥取県は…、富山県は…"},
+        {"role": "user", "content": "芽室町はどんな町？"},
+        {"role": "assistant", "content": "芽室町は…"},
+    ]
+    assert resolve_referent("2つ目のところは？", history, cat) == "芽室町"
+    assert resolve_referent("最後の県は何をした？", history, cat) == "富山県"
+    assert resolve_referent("1つ目の市の担当課は？", history, cat) == "上越市"
+    assert resolve_referent("そこの担当課は？", history, cat) == ""

@@ -61,7 +61,7 @@ def resolve_referent(question: str, history: Sequence[object] | None,
         return ""
     m = _TURN.search(question)
     if not m:
-        return ""
+        return _item_of_a_list(question, turns, catalogue)
     what = m.group("what1") or m.group("what2") or m.group("what3") or ""
     role = "assistant" if what in ("答え", "回答", "返事", "出てきた", "挙がった") else "user"
     texts = [text for r, text in turns if r == role] or [text for _, text in turns]
@@ -86,4 +86,39 @@ def resolve_referent(question: str, history: Sequence[object] | None,
         if item and item.group("last"):
             return names[-1].key
         return names[0].key
+    return ""
+
+
+def _item_of_a_list(question: str, turns: list[tuple[str, str]], catalogue: Catalogue) -> str:
+    """「2つ目のところは？」「3つのうち最後の県は？」 with no turn named: the item of the latest
+    answer that lists enough cases of that kind (answers about one case are passed over).
+
+    >>> from tsunagari.indexing.catalogue import build_catalogue
+    >>> from tsunagari.types import Chunk
+    >>> cat = build_catalogue([Chunk(str(i), "d", "t", "x", (i,), municipality=m)
+    ...     for i, m in enumerate(["埼玉県", "江東区", "富山県", "徳島市"])])
+    >>> h = [("user", "事例を3つ"), ("assistant", "埼玉県は…、江東区は…、富山県は…"),
+    ...      ("user", "江東区は？"), ("assistant", "江東区は…")]
+    >>> _item_of_a_list("3つのうち最後の県の担当課は？", h, cat), _item_of_a_list("2つ目のところは？", h, cat)
+    ('富山県', '江東区')
+    >>> _item_of_a_list("その市は？", h, cat)
+    ''
+    """
+    item = _ITEM.search(question)
+    if not item:
+        return ""
+    rest = question[item.end():]
+    k = _KIND_AFTER.match(rest) or _KIND_AFTER.search(rest[:8])
+    kinds = _KIND.get(k.group(1), ()) if k else ()
+    total = re.search(rf"([{_NUM}])(?:つ|個|件)の(?:うち|中)", question)
+    n = _ORD[item.group("n")] if item.group("n") else 0
+    # 「最後」 needs a list; 「3つのうち」 says how long (when no kind narrows it)
+    need = _ORD[total.group(1)] if total and not kinds else (n or 2)
+    for role, text in reversed(turns):
+        if role != "assistant":
+            continue
+        names = [e for e in catalogue.find(text) if not kinds or e.body in kinds]
+        if len(names) < max(n, need):
+            continue
+        return names[n - 1].key if n else names[-1].key
     return ""
