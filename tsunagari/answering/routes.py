@@ -97,7 +97,7 @@ def _report_quotes(entity: Entity, retriever: Retriever, query: str, words: Sequ
         n = len(entity.part(doc_id).chunk_ids) if doc_id else len(entity.chunk_ids)
         hits = retriever.search(query, k=max(3, n), filters=filters)
         # Quote the passage that shows why the case qualifies (the term, the size…), if any.
-        showing = [h for h in hits if any(w in h.chunk.text for w in words)]
+        showing = _narrative_first([h for h in hits if any(w in h.chunk.text for w in words)])
         if doc_id and words and not showing:
             continue  # this report's passages do not show the condition
         found = best_quotes(showing[:4], retriever, query, 1, terms=terms)
@@ -108,6 +108,12 @@ def _report_quotes(entity: Entity, retriever: Retriever, query: str, words: Sequ
         if found:
             out.append((label, found))
     return out
+
+
+def _narrative_first(hits: Sequence[Hit]) -> list[Hit]:
+    """The case's own passages when some show it, else its rows of a summary table (a row
+    restates the case in a few words; the case's section says what it did)."""
+    return [h for h in hits if h.chunk.kind != "table"] or list(hits)
 
 
 # --------------------------------------------------------------------------- enumerate
