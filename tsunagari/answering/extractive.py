@@ -103,6 +103,8 @@ def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
     elif verdict.reason == "no-figure":
         names = "」「".join(verdict.missing)
         lines.append(f"お尋ねの数値（「{names}」）は、関連する箇所にも書かれていません。")
+    elif verdict.reason == "no-name":
+        lines.append(f"お尋ねの名前（{verdict.missing[0]}）は、関連する箇所にも書かれていません。")
     elif verdict.missing:
         names = "」「".join(verdict.missing)
         lines.append(f"「{names}」についての記述はこの資料にありません。")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from tsunagari.answering.asked_names import asked_name, states_name
 from tsunagari.indexing.termindex import TermIndex
 from tsunagari.japanese import normalize
 from tsunagari.types import Chunk
@@ -193,6 +194,10 @@ class ScopeChecker:
         if asks_date(question) and passages and not states_date(passages):
             return ScopeVerdict(True, ("日付・時期",), "no-date")
         morphs = self._morphemes(question)
+        asked = asked_name(question, self._morphemes)
+        given = [m[0] for m in morphs if m[1][0] == "名詞" and m[1][1] == "固有名詞"]
+        if asked and passages and not states_name(passages, asked, self._morphemes, given):
+            return ScopeVerdict(True, (f"{asked.thing}の名前",), "no-name")
         missing: list[str] = []
         content: list[str] = []
         compound = ""
