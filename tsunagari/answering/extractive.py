@@ -26,6 +26,7 @@ from tsunagari.answering.routes import (
 )
 from tsunagari.answering.scope import ScopeChecker, ScopeVerdict
 from tsunagari.answering.sentences import Quote, citations_for, score_quotes, select
+from tsunagari.answering.tables import answer_table_cell
 from tsunagari.config import Settings
 from tsunagari.domain import POINT_MARKS, POINT_REF, mentioned_points
 from tsunagari.indexing import termindex
@@ -269,6 +270,8 @@ class ExtractiveAnswerer:
             return answer_profile(intent, self.retriever, limit)
         if intent.kind == "fact" and intent.fact in ("page", "source"):
             return answer_source_fact(intent, self.retriever, hits, limit)
+        if intent.kind in ("fact", "howto") and len(intent.entities) == 1:
+            return answer_table_cell(intent, self.retriever, intent.query)
         return None
 
     def stream(self, question: str, history: Sequence[object] | None = None,
