@@ -96,3 +96,26 @@ def test_a_name_the_reports_give_is_answered(service, question, case):
     a = service.answerer.ask(question)
     assert not a.abstained, a.body
     assert case in {_case(c) for c in a.citations}
+
+
+@pytest.mark.parametrize("question,column,value", [
+    ("鳥取県の地方版PFはいつ設立されましたか？", "PF設立時期", "令和4年8月"),
+    ("南箕輪村で地方版PFを担当している課はどこですか？", "担当部署", "健康福祉課"),
+    ("潮見原市のPFに参加している団体の数を教えてください。", "参加団体数", "27団体"),
+])
+def test_a_table_question_is_answered_from_the_bodys_row_with_its_page(service, question,
+                                                                         column, value):
+    a = service.answerer.ask(question)
+    assert f"「{column}」" in a.body and f"**{value}**" in a.body, a.body
+    row = a.citations[0]
+    assert row.chunk.kind == "table" and row.page == 2 and value in row.text
+    assert row.chunk.doc_id == SECOND
+    # The body's own sentence stating the value follows, cited to its section's page.
+    assert any(c.chunk.kind != "table" and value in c.text and c.page >= 3
+               for c in a.citations[1:]), a.body
+
+
+def test_a_question_no_column_answers_keeps_the_passage_answer(service):
+    a = service.answerer.ask("芽室町の今後の課題は？")
+    assert all(c.chunk.kind != "table" for c in a.citations), a.body
+    assert "によると" not in a.body
