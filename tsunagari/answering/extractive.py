@@ -230,15 +230,15 @@ class ExtractiveAnswerer:
         return []
 
     def _framing_last(self, hits: list[Hit]) -> list[Hit]:
-        """Hits with the passages of a report's purpose and summary sections (はじめに, まとめ:
-        they mention every theme in general words) after the other passages."""
+        """When a report's purpose or summary section (はじめに, まとめ: they mention every theme
+        in general words) leads the hits, those sections' passages after the other ones."""
         if self._roles is None:
             self._roles = role_indices(self.retriever.chunks)
         chunks = self.retriever.chunks
         framing = {chunks[i].chunk_id for role in (PURPOSE, SUMMARY)
                    for i in self._roles.get(role, [])}
-        if not any(h.chunk.chunk_id in framing for h in hits):
-            return hits
+        if not hits or hits[0].chunk.chunk_id not in framing:
+            return hits  # led by a case: retrieval already put the cases first
         return renumber([h for h in hits if h.chunk.chunk_id not in framing]
                         + [h for h in hits if h.chunk.chunk_id in framing])
 
