@@ -67,6 +67,8 @@ def asked_name(question: str, morphemes: Morphemes) -> AskedName | None:
         if not noun:
             continue
         word = next((w for w in _NAME_WORDS if text.endswith(w)), "")
+        if word and i + 1 < len(parts) and parts[i + 1][1] == "の":
+            continue  # 「名前の付け方」 asks about naming, not for a name
         if word:
             thing = text[: -len(word)] or (parts[i - 2][1] if i >= 2 and parts[i - 1][1] == "の"
                                            and parts[i - 2][0] else "") or _HEADED.get(word, "")
