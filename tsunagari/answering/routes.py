@@ -7,7 +7,6 @@ Each route retrieves with the same `Retriever` and quotes verbatim sentences wit
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from dataclasses import dataclass
 from tsunagari.answering.citations import in_report, report_name, title_name
 from tsunagari.answering.intent import Intent
 from tsunagari.answering.retrieve import Retriever
-from tsunagari.answering.sentences import Quote, best_quotes, citations_for, score_quotes
+from tsunagari.answering.focus import COMPARED_PASSAGES, focus_words, focused_quotes
+from tsunagari.answering.sentences import Quote, best_quotes, citations_for
 from tsunagari.domain import POINT_MARKS, topic_points
 from tsunagari.indexing.catalogue import Entity
 from tsunagari.types import Citation, Filters, Hit
@@ -226,11 +226,11 @@ def answer_comparison(intent: Intent, retriever: Retriever, limit: int) -> Route
     for e in intent.entities:
         for name in e.names:
             topic = topic.replace(name, " ")
-    focus = _focus(topic, retriever)
+    focus = focus_words(topic, retriever)
     rows: list[tuple[Entity, list[Quote]]] = []
     for e in intent.entities[:4]:
         hits = retriever.search(topic, k=COMPARED_PASSAGES, filters=entity_filters(e))
-        rows.append((e, _focused_quotes(hits, retriever, focus, 2)))
+        rows.append((e, focused_quotes(hits, retriever, focus, 2)))
     if sum(1 for _, q in rows if q) < 2:
         return None
     citations, numbers = citations_for([q for _, qs in rows for q in qs])
@@ -253,58 +253,6 @@ def answer_comparison(intent: Intent, retriever: Retriever, limit: int) -> Route
         lines.append(f"| {_cell(e.label)} | {text} | {pages} |")
     hits = tuple(renumber([q.hit for _, qs in rows for q in qs]))
     return Routed("\n".join(lines), citations, hits)
-
-
-COMPARED_PASSAGES = 5  # passages of each compared entity whose sentences compete for its cell
-
-
-def _focused_quotes(hits: Sequence[Hit], retriever: Retriever, focus: str, n: int
-                    ) -> list[Quote]:
-    """The `n` sentences of an entity's passages that say most about the focus (the ranking
-    within one entity's few passages says little: the sentences decide), in document order."""
-    words = [w for w in focus.split() if len(w) > 1]
-
-    def score(q: Quote) -> float:
-        # A focus word inside a longer token (事業者 in 事業者向け) counts as well.
-        inside = sum(retriever.idf.get(w, 1.0) for w in words if w in q.text)
-        return q.score + inside / (1 + 0.35 * (q.hit.rank - 1)) / math.sqrt(
-            max(len(q.text), 20) / 20)
-
-    chosen: list[Quote] = []
-    for q in sorted(score_quotes(hits, retriever, focus), key=lambda q: -score(q)):
-        if len(chosen) >= n:
-            break
-        if not any(q.hit.chunk.chunk_id == c.hit.chunk.chunk_id
-                   and q.offset < c.offset + len(c.text) and c.offset < q.offset + len(q.text)
-                   for c in chosen):
-            chosen.append(q)
-    return sorted(chosen, key=lambda q: (q.hit.rank, q.offset))
-
-
-# Words that frame a comparison rather than say what is compared.
-_FRAME = {"違い", "違う", "比べる", "比較", "差", "共通", "教える", "やり方", "遣り方", "方", "点",
-          "特徴", "取り組み", "取組", "事例", "様子", "ところ", "所", "場合", "資料", "報告書"}
-
-
-def _focus(topic: str, retriever: Retriever) -> str:
-    """What a comparison is about, for scoring quotes: the topic's nouns and verbs without the
-    words that frame the comparison (違い, 比べて, やり方…) and without question words (どう),
-    which would otherwise pick any sentence that happens to use them.
-
-    >>> from types import SimpleNamespace as NS
-    >>> from tsunagari.japanese import default_tokenizer
-    >>> _focus("は、企業や事業者とどう関わっていますか？違いを教えてください。",
-    ...        NS(tokenizer=default_tokenizer()))
-    '企業 事業者 関わっ'
-    """
-    tok = retriever.tokenizer
-    if tok is None:
-        return topic
-    words = [surface for surface, pos, norm in tok.morphemes(topic)
-             if ((pos[0] == "名詞" and pos[1] in ("普通名詞", "固有名詞"))
-                 or (pos[0] == "動詞" and pos[1] == "一般"))
-             and surface not in _FRAME and norm not in _FRAME]
-    return " ".join(words) or topic
 
 
 def _cell(text: str) -> str:
