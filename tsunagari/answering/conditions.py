@@ -27,6 +27,7 @@ _LISTING = {"ところ", "所", "全部", "全て", "すべて", "事例", "例"
             "事例集", "冊子", "両方", "本資料", "本書", "調査", "ヒアリング", "アクション事例"}
 _ALTERNATIVES = re.compile(r"とか|や|・|、|または|もしくは|あるいは|か")
 _KANJI = re.compile(r"[一-龥]")
+_KANJI_STEM = re.compile(r"[一-龥]+(?=[ぁ-ん]+$)")
 
 
 def condition_words(question: str, morphemes: Morphemes) -> list[list[str]]:
@@ -119,6 +120,10 @@ def condition_terms(question: str, texts: Mapping[str, str], morphemes: Morpheme
                 found = min(kanji, key=share) if kanji else ""
             if found and share(found) <= max(1, DISCRIMINATIVE * n):
                 words.append(found)
+            stem = _KANJI_STEM.match(w)  # 若い is 若者 too: an adjective also by its kanji stem
+            if stem and w[stem.end():] and _KANJI.search(w[-1]) is None and stem.group(0) != found \
+                    and present(stem.group(0)) and share(stem.group(0)) <= max(1, DISCRIMINATIVE * n):
+                words.append(stem.group(0))
         if words:
             out.append(tuple(dict.fromkeys(words)))
     if len(out) > 1 and not _all_met(out, texts):

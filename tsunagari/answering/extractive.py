@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
@@ -11,7 +12,7 @@ from tsunagari.answering.intent import Intent, negated_words, spell_out
 from tsunagari.answering.names import sudachi_index
 from tsunagari.answering.query import Query, parse_query
 from tsunagari.answering.question import NOT_FOUND, UNCLEAR, validate_question  # noqa: F401 (re-exported)
-from tsunagari.answering.roles import PURPOSE, cued_positions, role_indices
+from tsunagari.answering.roles import PURPOSE, SUMMARY, cued_positions, role_indices
 from tsunagari.answering.retrieve import Retriever, wants_many
 from tsunagari.answering.routes import (
     Routed,
@@ -25,6 +26,7 @@ from tsunagari.answering.routes import (
 )
 from tsunagari.answering.scope import ScopeChecker, ScopeVerdict
 from tsunagari.answering.sentences import Quote, citations_for, score_quotes, select
+from tsunagari.answering.tables import answer_table_cell
 from tsunagari.config import Settings
 from tsunagari.domain import POINT_MARKS, POINT_REF, mentioned_points
 from tsunagari.indexing import termindex
@@ -102,6 +104,8 @@ def decline(verdict: ScopeVerdict, hits: Sequence[Hit]) -> str:
     elif verdict.reason == "no-figure":
         names = "」「".join(verdict.missing)
         lines.append(f"お尋ねの数値（「{names}」）は、関連する箇所にも書かれていません。")
+    elif verdict.reason == "no-name":
+        lines.append(f"お尋ねの名前（{verdict.missing[0]}）は、関連する箇所にも書かれていません。")
     elif verdict.missing:
         names = "」「".join(verdict.missing)
         lines.append(f"「{names}」についての記述はこの資料にありません。")
@@ -176,7 +180,12 @@ class ExtractiveAnswerer:
             ranked = tuple(renumber([*routed.hits, *hits]))  # routed hits first
             return Answer(q, routed.body, False, routed.citations, ranked, query.standalone,
                           notices=self.notices)
-        quoted = role_hits[:ROLE_QUOTED] if role_hits else hits[: settings.top_k]
+        if role_hits:
+            quoted = role_hits[:ROLE_QUOTED]
+        elif _asks_for_cases(q, intent):  # quote the cases first (the ranking stays as it is)
+            quoted = self._framing_last(hits[: settings.top_k])
+        else:
+            quoted = hits[: settings.top_k]
         text, citations = compose(q, quoted, self.retriever,
                                   settings.answer_sentences, query=search_text, fact=intent.fact,
                                   avoid=negated_words(intent))
@@ -223,6 +232,19 @@ class ExtractiveAnswerer:
                 return hits
         return []
 
+    def _framing_last(self, hits: list[Hit]) -> list[Hit]:
+        """When a report's purpose or summary section (はじめに, まとめ: they mention every theme
+        in general words) leads the hits, those sections' passages after the other ones."""
+        if self._roles is None:
+            self._roles = role_indices(self.retriever.chunks)
+        chunks = self.retriever.chunks
+        framing = {chunks[i].chunk_id for role in (PURPOSE, SUMMARY)
+                   for i in self._roles.get(role, [])}
+        if not hits or hits[0].chunk.chunk_id not in framing:
+            return hits  # led by a case: retrieval already put the cases first
+        return renumber([h for h in hits if h.chunk.chunk_id not in framing]
+                        + [h for h in hits if h.chunk.chunk_id in framing])
+
     def _search(self, query: str, k: int, filters: Filters, intent: Intent) -> list[Hit]:
         """Hybrid search; with a negation, passages of the excluded cases are left out."""
         if not intent.excluded_entities and not intent.excluded:
@@ -251,12 +273,31 @@ class ExtractiveAnswerer:
             return answer_profile(intent, self.retriever, limit)
         if intent.kind == "fact" and intent.fact in ("page", "source"):
             return answer_source_fact(intent, self.retriever, hits, limit)
+        if intent.kind in ("fact", "howto") and len(intent.entities) == 1:
+            return answer_table_cell(intent, self.retriever, intent.query)
         return None
 
     def stream(self, question: str, history: Sequence[object] | None = None,
                filters: Filters | None = None, k: int | None = None) -> Iterator[Answer]:
         """The extractive answer is whole at once: the stream is just the final Answer."""
         yield self.ask(question, history, filters, k)
+
+
+_CASE_WORDS = re.compile(r"事例|例|自治体|ところ|市町村|ケース|取り?組み?")
+_EXISTS = re.compile(r"あり(?:ます|ません)か|ある[？?]|あります[？?]|ない[？?]|ないですか|知りたい|教えて")
+
+
+def _asks_for_cases(question: str, intent: Intent) -> bool:
+    """Whether a question asks for cases that did something (「…した例はありますか」), so a
+    case's own passage answers it better than a report's general framing.
+
+    >>> _asks_for_cases("少人数から始めた例はありますか？", Intent("yesno", "q"))
+    True
+    >>> _asks_for_cases("この冊子の目的は？", Intent("howto", "q"))
+    False
+    """
+    return intent.kind in ("yesno", "howto") and bool(_CASE_WORDS.search(question)) \
+        and bool(_EXISTS.search(question))
 
 
 def _user_filtered(filters: Filters | None) -> bool:

@@ -244,8 +244,9 @@ def classify(question: str, catalogue: Catalogue) -> Intent:
     fact = ("page" if _PAGE.search(question) else "source" if _SOURCE.search(question)
             else "count" if _COUNT.search(question) else "who" if _WHO.search(question)
             else "when" if _WHEN.search(question) else "")
-    listing = _has_list_cue(question) or bool(_ENUMERATE.search(question))
-    about_cases = bool(re.search(r"事例|例|自治体|どこ|ところ|まち|話(?:を|は|が|って)", question))
+    listing = _has_list_cue(question) or bool(_ENUMERATE.search(question)) \
+        or bool(_WHICH_PLACES.search(question.strip()))
+    about_cases = bool(re.search(r"事例|例|自治体|どこ|とこ|まち|話(?:を|は|が|って)", question))
     if len(entities) >= 2 and (_COMPARE.search(question) or "それぞれ" in question):
         kind = "compare"
     elif len(entities) == 1 and fact in ("page", "source"):
@@ -280,8 +281,25 @@ def negated_words(intent: Intent) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
+# Cues that every qualifying case is wanted: quantifiers (全部, 残らず), verbs of gathering
+# (拾って, 洗い出して, リストアップ) and a reduplicated question word (どこどこ, どれどれ).
+_LIST_CUE = re.compile(r"全部|ぜんぶ|すべて|全て|もれなく|漏れなく|残らず|一覧|挙げて|あげて|列挙|"
+                       r"リストアップ|洗い出|拾って|ひろって|拾い出|片っ端|どこどこ|どれどれ")
+# 「…してるところは？」「…の事例はどこ？」: which places, asked at the end of the question (a list
+# when the question also gives a condition; a lone どこ may ask for one place).
+_WHICH_PLACES = re.compile(r"(?:ところ|とこ|事例|自治体|例)(?:って|は)(?:どこ)?(?:[？?]|です[かの]|$)|"
+                           r"どこ(?:[？?]|なの|でしょう|かな|だろう|$)")
+
+
 def _has_list_cue(question: str) -> bool:
-    return bool(re.search(r"全部|すべて|全て|もれなく|漏れなく|一覧|挙げて", question))
+    """Whether a question asks for every case (全部, 全部ひろって, どこどこ？).
+
+    >>> _has_list_cue("大学と組んでるとこってどこどこ？"), _has_list_cue("社協が出てくる自治体、全部ひろって")
+    (True, True)
+    >>> _has_list_cue("会議の進め方は？")
+    False
+    """
+    return bool(_LIST_CUE.search(question))
 
 
 def _union(a: Conditions, b: Conditions) -> Conditions:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tsunagari.answering.citations import in_report, report_name, title_name
 from tsunagari.answering.intent import Intent
 from tsunagari.answering.retrieve import Retriever
+from tsunagari.answering.focus import COMPARED_PASSAGES, focus_words, focused_quotes
 from tsunagari.answering.sentences import Quote, best_quotes, citations_for
 from tsunagari.domain import POINT_MARKS, topic_points
 from tsunagari.indexing.catalogue import Entity
@@ -97,7 +98,7 @@ def _report_quotes(entity: Entity, retriever: Retriever, query: str, words: Sequ
         n = len(entity.part(doc_id).chunk_ids) if doc_id else len(entity.chunk_ids)
         hits = retriever.search(query, k=max(3, n), filters=filters)
         # Quote the passage that shows why the case qualifies (the term, the size…), if any.
-        showing = [h for h in hits if any(w in h.chunk.text for w in words)]
+        showing = _narrative_first([h for h in hits if any(w in h.chunk.text for w in words)])
         if doc_id and words and not showing:
             continue  # this report's passages do not show the condition
         found = best_quotes(showing[:4], retriever, query, 1, terms=terms)
@@ -108,6 +109,12 @@ def _report_quotes(entity: Entity, retriever: Retriever, query: str, words: Sequ
         if found:
             out.append((label, found))
     return out
+
+
+def _narrative_first(hits: Sequence[Hit]) -> list[Hit]:
+    """The case's own passages when some show it, else its rows of a summary table (a row
+    restates the case in a few words; the case's section says what it did)."""
+    return [h for h in hits if h.chunk.kind != "table"] or list(hits)
 
 
 # --------------------------------------------------------------------------- enumerate
@@ -225,10 +232,11 @@ def answer_comparison(intent: Intent, retriever: Retriever, limit: int) -> Route
     for e in intent.entities:
         for name in e.names:
             topic = topic.replace(name, " ")
+    focus = focus_words(topic, retriever)
     rows: list[tuple[Entity, list[Quote]]] = []
     for e in intent.entities[:4]:
-        hits = retriever.search(topic, k=3, filters=entity_filters(e))
-        rows.append((e, best_quotes(hits, retriever, topic, 2)))
+        hits = retriever.search(topic, k=COMPARED_PASSAGES, filters=entity_filters(e))
+        rows.append((e, focused_quotes(hits, retriever, focus, 2)))
     if sum(1 for _, q in rows if q) < 2:
         return None
     citations, numbers = citations_for([q for _, qs in rows for q in qs])

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from tsunagari.answering.asked_names import asked_name, states_name
 from tsunagari.indexing.termindex import TermIndex
 from tsunagari.japanese import normalize
 from tsunagari.types import Chunk
@@ -59,6 +60,9 @@ _GENERIC = {
     "資料", "報告書", "本", "ところ", "時", "際", "上", "中", "後", "前", "等", "など",
     # words for the report itself (「この事例集は誰向け？」): the corpus is what they name
     "事例集", "冊子", "本書", "本資料", "報告", "調査報告書", "白書", "手引き", "ガイドブック",
+    # how a list is asked for (全部ひろって, 洗い出して): not what it is about
+    "ぜんぶ", "とこ", "洗い出し", "洗い出す", "拾う", "ひろう", "拾い出す", "リストアップ", "列挙",
+    "どこどこ", "どれどれ", "片っ端",
 }
 # A sentence that asks (a question mark, a request or a question word); the others in a
 # multi-sentence question set the scene (「新しく配属された者です。」「大阪市の職員です。」).
@@ -218,6 +222,11 @@ class ScopeChecker:
                                 "no-figure")
         if asks_date(question) and passages and not states_date(passages):
             return ScopeVerdict(True, ("日付・時期",), "no-date")
+        whole = self._morphemes(question)
+        asked = asked_name(question, self._morphemes)
+        given = [m[0] for m in whole if m[1][0] == "名詞" and m[1][1] == "固有名詞"]
+        if asked and passages and not states_name(passages, asked, self._morphemes, given):
+            return ScopeVerdict(True, (f"{asked.thing}の名前",), "no-name")
         morphs = self._morphemes(asked_part(question))
         missing: list[str] = []
         content: list[str] = []

@@ -123,12 +123,28 @@ def _overlap(a: Quote, b: Quote) -> bool:
 def best_quotes(hits: Sequence[Hit], retriever: Retriever, query: str, n: int,
                 terms: Sequence[Sequence[str]] = ()) -> list[Quote]:
     """The `n` best quotes of some hits, in retrieval and document order; with terms, among
-    the sentences that use one of them when any does (the quote shows why a case qualifies)."""
+    the sentences that use one of them when any does (the quote shows why a case qualifies),
+    and among those the sentences with a group's own word (its first) before its variants."""
     scored = score_quotes(hits, retriever, query, terms)
     if terms:
-        scored = [q for q in scored if any(w in q.text for g in terms for w in g)] or scored
+        heads = [g[0] for g in terms if g]
+        scored = [q for q in scored if any(w in _said(q.text) for w in heads)] or \
+            [q for q in scored if any(w in _said(q.text) for g in terms for w in g)] or scored
     chosen = select(scored, n, per_hit=n, floor=0.0)
     return sorted(chosen, key=lambda s: (s.hit.rank, s.offset))
+
+
+_SPEAKER = re.compile(r"^[^：。、「」\n]{1,24}：")
+
+
+def _said(text: str) -> str:
+    """A quote without its speaker label (「社会福祉協議会 係長：…」 names who speaks, not what
+    the case did).
+
+    >>> _said("社会福祉協議会 係長：ただ、それを勉強会と称したり")
+    'ただ、それを勉強会と称したり'
+    """
+    return _SPEAKER.sub("", text, count=1)
 
 
 def citations_for(quotes: Sequence[Quote]) -> tuple[tuple[Citation, ...], dict[str, int]]:

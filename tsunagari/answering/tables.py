@@ -1,0 +1,106 @@
+"""Answers from a row of a summary table: 「鳥取県のPFはいつ設立された？」 → the row's PF設立時期.
+
+A layout-aware reader stores each table row as one chunk (kind="table") in the form
+「表1 題 列名: 値 / 列名: 値 …」 with the row's body as its municipality. A question about one
+body whose words match a column's name (設立 ↔ PF設立時期, 担当 ↔ 担当部署, 参加・団体 ↔ 参加団体数),
+or whose kind of fact matches it (いつ ↔ 時期, 何団体 ↔ 数, どの課 ↔ 部署), is answered with that
+cell, quoting the row and citing its page; the body's own sentence that states the value, if
+any, is quoted after it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from tsunagari.answering.citations import in_report
+from tsunagari.answering.intent import Intent
+from tsunagari.answering.retrieve import Retriever
+from tsunagari.answering.routes import Routed, renumber
+from tsunagari.answering.sentences import Quote, citations_for, quotable
+from tsunagari.types import Chunk, Hit
+
+_CELL = re.compile(r"([^:：/]{1,20})[:：]\s*([^/]+?)\s*(?:/|$)")
+# Column names that answer a kind of fact.
+_FACT_COLUMNS = {"when": re.compile(r"時期|年月|日付|年度|開始|設立"),
+                 "count": re.compile(r"数$|件数|人数"),
+                 "who": re.compile(r"部署|担当|課|主体|事務局")}
+_ASKS_PLACE_IN_ORG = re.compile(r"(?:課|部署|部局|部)(?:は|って)?(?:どこ|何)")
+
+
+def row_cells(chunk: Chunk) -> list[tuple[str, str]]:
+    """The (column, value) cells of a table-row chunk in 「列名: 値 / …」 form.
+
+    >>> c = Chunk("r", "d", "t", "表1 概要 自治体名: 上越市 / PF設立時期: 令和5年6月 / 参加団体数: 42団体",
+    ...           (2,), kind="table")
+    >>> row_cells(c)
+    [('自治体名', '上越市'), ('PF設立時期', '令和5年6月'), ('参加団体数', '42団体')]
+    """
+    cells = []
+    for m in _CELL.finditer(chunk.text):
+        column = m.group(1).split()[-1] if m.group(1).split() else ""
+        if column:
+            cells.append((column, m.group(2).strip()))
+    return cells
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)
+            if not re.fullmatch(r"[ぁ-ん]{2}|.?[、。？?！!の]|.[ぁ-ん]", text[i:i + 2])}
+
+
+def column_score(column: str, question: str, fact: str) -> int:
+    """How well a column's name answers the question: shared two-character words, and one
+    more when the column holds the kind of fact asked (いつ → 時期).
+
+    >>> column_score("PF設立時期", "鳥取県のPFはいつ設立されましたか", "when")
+    3
+    >>> column_score("参加団体数", "参加している団体の数を教えて", "")
+    2
+    >>> column_score("主な連携先", "いつ設立されましたか", "when")
+    0
+    """
+    score = len(_bigrams(column) & _bigrams(question))
+    kind = _FACT_COLUMNS.get(fact) or (_FACT_COLUMNS["who"] if _ASKS_PLACE_IN_ORG.search(question)
+                                       else None)
+    if kind is not None and kind.search(column):
+        score += 1
+    return score
+
+
+def answer_table_cell(intent: Intent, retriever: Retriever, question: str) -> Routed | None:
+    """The cell of the named body's table row that the question asks for, or None."""
+    if len(intent.entities) != 1:
+        return None
+    entity = intent.entities[0]
+    rows = [c for c in retriever.entity_chunks(entity) if c.kind == "table" and row_cells(c)]
+    best: tuple[int, Chunk, str, str] | None = None
+    for chunk in rows:
+        for column, value in row_cells(chunk)[1:]:  # the first column names the body
+            score = column_score(column, question, intent.fact)
+            if score >= 2 and (best is None or score > best[0]):
+                best = (score, chunk, column, value)
+    if best is None:
+        return None
+    _, chunk, column, value = best
+    row = Quote(Hit(chunk, 1.0, 1), chunk.text.strip(), chunk.text.index(chunk.text.strip()))
+    quotes = [row, *_stating(value, entity, retriever, chunk)]
+    citations, numbers = citations_for(quotes)
+    where = in_report(chunk, chunk.page) if len(retriever.reports) > 1 else f"p.{chunk.page}"
+    table = chunk.heading.split(" ")[0] or "表"
+    lines = [f"{entity.key}の「{column}」は、{table}（{where}）によると **{value}** です"
+             f"[{numbers[chunk.chunk_id]}]。", ""]
+    lines += [f"- {q.text}[{numbers[q.hit.chunk.chunk_id]}]" for q in quotes[1:]]
+    return Routed("\n".join(lines).strip(), citations, tuple(renumber([q.hit for q in quotes])))
+
+
+def _stating(value: str, entity, retriever: Retriever, row: Chunk) -> Sequence[Quote]:
+    """The body's own sentence that states the value (its section, not the table)."""
+    for i, chunk in enumerate(retriever.entity_chunks(entity)):
+        if chunk.kind == "table" or chunk.chunk_id == row.chunk_id:
+            continue
+        hit = Hit(chunk, 1.0, i + 2)
+        for text, offset, _core in quotable(hit):
+            if value in text:
+                return [Quote(hit, text, offset)]
+    return []
