@@ -68,3 +68,9 @@ def test_exclusions_name_second_report_bodies(two_report_index):
                                          corpus_dir=two_report_index["corpus"]))
     it = classify("表1の自治体で、鳥取県以外のところは？", service.retriever.catalogue)
     assert [e.key for e in it.excluded_entities] == ["鳥取県"]
+
+
+def test_a_quoted_refusal_is_not_an_exclusion(catalogue):
+    it = classify("他の課に協力を頼むと「うちの担当じゃない」と断られてしまいます。"
+                  "職員の意識を変えた自治体の例はありますか？", catalogue)
+    assert not it.negated and "担当" in it.query

@@ -42,13 +42,14 @@ _CHAPTER2_WORDS = re.compile(r"第\s*2\s*章|アクション事例")
 # counts before a case word (「県以外の事例」); 「福祉以外の部署」 is what the question is about.
 _NEGATION = re.compile(
     r"([^、。？?！!]{1,40}?)(?:ではなく|じゃなく|でなく|でもない|でもなく|ではない|"
-    r"(?<!ん)じゃない(?!か|で|でしょ)|"
     r"以外の(?=事例|自治体|市|県|区|町|村|都道府県|コラム|ケース|例)|を除(?:いて|く)|は除(?:いて|く))"
 )
 # 「富山県以外を教えて」「県以外は？」: X以外 also negates when X itself (the words after the last
 # particle) names a case or a kind of case; 「福祉以外の部署」 names neither, and stays the topic.
-_EXCEPT = re.compile(r"([^、。？?！!\s]{1,40}?)以外(?!の(?:事例|自治体|市|県|区|町|村|都道府県|"
-                     r"コラム|ケース|例))")
+# 「都道府県のものじゃないのは？」 likewise (not a quoted 「うちの担当じゃない」, not 「…んじゃない？」).
+_EXCEPT = re.compile(r"([^、。？?！!\s]{1,40}?)(?:以外(?!の(?:事例|自治体|市|県|区|町|村|都道府県|"
+                     r"コラム|ケース|例))|(?<!ん)じゃない(?!か|で|でしょ))")
+_OF_THING = re.compile(r"(?:の)?(?:もの|こと|ところ|とこ|事例|の)$")
 _PARTICLE = re.compile(r"から|まで|より|の|で|は|を|と|も|が|に")
 # 「Aの話は聞きますが、逆にB…」: what comes before 逆に is the side not asked about.
 _CONTRAST = re.compile(r"^(.+?)逆に[、,]?")
@@ -218,11 +219,16 @@ def classify(question: str, catalogue: Catalogue) -> Intent:
         excluded = _union(excluded, _conditions(span, catalogue))
         excluded_entities += catalogue.find(span)
     for m in _EXCEPT.finditer(query):
-        tail = _PARTICLE.split(m.group(1))[-1]
+        if query.count("「", 0, m.start()) > query.count("」", 0, m.start()):
+            continue  # inside a quotation: someone's words, not what is asked
+        span = m.group(1)
+        head = _OF_THING.sub("", span)
+        tail = _PARTICLE.split(head)[-1]
         named, kinds = (catalogue.find(tail), _conditions(tail, catalogue)) if tail else ((), None)
         if named or kinds:
             negated.append(tail)
-            query = query.replace(tail + "以外", " ", 1)
+            # the excluded words and the marker go; what came before them (ポイント②の…) stays
+            query = query.replace(m.group(0), head[:len(head) - len(tail)] + " ", 1)
             excluded = _union(excluded, kinds) if kinds else excluded
             excluded_entities += named
     if m := _CONTRAST.search(query):
