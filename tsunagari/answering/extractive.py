@@ -26,7 +26,7 @@ from tsunagari.answering.routes import (
 )
 from tsunagari.answering.scope import ScopeChecker, ScopeVerdict
 from tsunagari.answering.sentences import Quote, citations_for, score_quotes, select
-from tsunagari.answering.tables import answer_table_cell
+from tsunagari.answering.tables import answer_table_cell, answer_table_extreme
 from tsunagari.config import Settings
 from tsunagari.domain import POINT_MARKS, POINT_REF, mentioned_points
 from tsunagari.indexing import termindex
@@ -170,12 +170,18 @@ class ExtractiveAnswerer:
             else:
                 hits = renumber([*role_hits, *hits])[:k]
             role_hits = [h for h in hits if h.chunk.chunk_id in ids]
+        # 「参加団体がいちばん多いのは？」: a summary table's column, compared over its rows
+        extreme = answer_table_extreme(self.retriever, intent.query) \
+            if not intent.entities and not _user_filtered(filters) else None
+        evidence = self._evidence(query, hits) + [c.chunk.text for c in
+                                                  (extreme.citations if extreme else ())]
         verdict = self.checker.check(spell_out(query.scope_text, self.retriever.catalogue),
-                                     self._evidence(query, hits))
+                                     evidence)
         if verdict.abstain or not hits:
             return Answer(q, decline(verdict, hits[: settings.top_k]), True, (), tuple(hits),
                           query.standalone, notices=self.notices)
-        routed = self._route(intent, hits, merged) if not _user_filtered(filters) else None
+        routed = extreme or (self._route(intent, hits, merged) if not _user_filtered(filters)
+                             else None)
         if routed is not None:
             ranked = tuple(renumber([*routed.hits, *hits]))  # routed hits first
             return Answer(q, routed.body, False, routed.citations, ranked, query.standalone,

@@ -1,4 +1,5 @@
-"""Answers from a row of a summary table: 「鳥取県のPFはいつ設立された？」 → the row's PF設立時期.
+"""Answers from a summary table: a row's cell (「鳥取県のPFはいつ設立された？」 → its PF設立時期)
+or the row with the most or least of a column (「参加団体がいちばん多いのは？」).
 
 A layout-aware reader stores each table row as one chunk (kind="table") in the form
 「表1 題 列名: 値 / 列名: 値 …」 with the row's body as its municipality. A question about one
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from tsunagari.answering.citations import in_report
 from tsunagari.answering.intent import Intent
 from tsunagari.answering.retrieve import Retriever
-from tsunagari.answering.routes import Routed, renumber
+from tsunagari.answering.routes import Routed, named_reports, renumber
 from tsunagari.answering.sentences import Quote, citations_for, quotable
 from tsunagari.types import Chunk, Hit
 
@@ -104,3 +105,79 @@ def _stating(value: str, entity, retriever: Retriever, row: Chunk) -> Sequence[Q
             if value in text:
                 return [Quote(hit, text, offset)]
     return []
+
+
+# 「いちばん多い」「最も新しく」「最少」: which way, and the kind of column it compares.
+_EXTREME = re.compile(r"(?:いちばん|一番|最も|もっとも)(?P<word>多|少な|大き|小さ|新し|古|早|遅|最近)|"
+                      r"最(?P<short>多|少|新|古|大|小)")
+_MOST = {"多", "大き", "新し", "遅", "最近", "大", "新"}
+_KIND_OF = {"多": "count", "少な": "count", "大き": "count", "小さ": "count", "大": "count",
+            "小": "count", "少": "count"}
+_ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}
+_DATE = re.compile(r"(令和|平成|昭和)\s*(\d+|元)\s*年(?:\s*(\d+)\s*月)?|(\d{4})\s*年(?:\s*(\d+)\s*月)?")
+
+
+def sortable(value: str, kind: str) -> tuple[int, ...] | None:
+    """A cell's value as something to compare: a date as (year, month), else its number.
+
+    >>> sortable("令和5年6月", "when"), sortable("令和元年", "when"), sortable("2023年10月", "when")
+    ((2023, 6), (2019, 0), (2023, 10))
+    >>> sortable("110団体", "count"), sortable("なし", "count")
+    ((110,), None)
+    """
+    value = value.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if kind == "when":
+        m = _DATE.search(value)
+        if not m:
+            return None
+        if m.group(1):
+            year = _ERAS[m.group(1)] + (1 if m.group(2) == "元" else int(m.group(2)))
+            return (year, int(m.group(3) or 0))
+        return (int(m.group(4)), int(m.group(5) or 0))
+    m = re.search(r"\d[\d,]*", value)
+    return (int(m.group(0).replace(",", "")),) if m else None
+
+
+def answer_table_extreme(retriever: Retriever, question: str) -> Routed | None:
+    """The row(s) of a summary table with the most or the least of the column the question
+    compares (「参加団体がいちばん多いのは？」「一番新しく設立されたのは？」), with every row of
+    that table listed and cited; None when no table has such a column."""
+    m = _EXTREME.search(question)
+    if not m:
+        return None
+    word = m.group("word") or m.group("short")
+    kind = _KIND_OF.get(word, "when")
+    reports = named_reports(question, retriever)
+    tables: dict[tuple[str, str], list[Chunk]] = {}
+    for chunk in retriever.chunks:
+        if chunk.kind == "table" and (not reports or chunk.doc_id in reports):
+            tables.setdefault((chunk.doc_id, chunk.heading), []).append(chunk)
+    best: tuple[int, str, list[tuple[Chunk, str, tuple[int, ...]]]] | None = None
+    for rows in tables.values():
+        columns = [c for c, _ in row_cells(rows[0])[1:]]
+        for column in columns:
+            score = column_score(column, question, kind)
+            values = [(r, dict(row_cells(r)).get(column, "")) for r in rows]
+            keyed = [(r, v, k) for r, v in values if (k := sortable(v, kind)) is not None]
+            if score >= 2 and len(keyed) >= 2 and (best is None or score > best[0]):
+                best = (score, column, keyed)
+    if best is None:
+        return None
+    _, column, keyed = best
+    keyed.sort(key=lambda x: x[2], reverse=word in _MOST)
+    top = [x for x in keyed if x[2] == keyed[0][2]]
+    quotes = [Quote(Hit(r, 1.0, i + 1), r.text.strip(), r.text.index(r.text.strip()))
+              for i, (r, _, _) in enumerate(keyed)]
+    citations, numbers = citations_for(quotes)
+    first = keyed[0][0]
+    where = in_report(first, first.page) if len(retriever.reports) > 1 else f"p.{first.page}"
+    table = first.heading.split(" ")[0] or "表"
+    how = {"早": "最も早い", "遅": "最も遅い"}.get(word) or {
+        ("count", True): "最も多い", ("count", False): "最も少ない",
+        ("when", True): "最も新しい", ("when", False): "最も古い"}[(kind, word in _MOST)]
+    names = "、".join(f"**{r.municipality or r.heading}**（{v}）[{numbers[r.chunk_id]}]"
+                      for r, v, _ in top)
+    lines = [f"{table}（{where}）で「{column}」が{how}のは {names} です。", "",
+             f"{table}の「{column}」（{how.replace('最も', '')}順）:"]
+    lines += [f"- {r.municipality or r.heading}：{v}[{numbers[r.chunk_id]}]" for r, v, _ in keyed]
+    return Routed("\n".join(lines), citations, tuple(renumber([q.hit for q in quotes])))
