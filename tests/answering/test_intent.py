@@ -74,3 +74,18 @@ def test_a_quoted_refusal_is_not_an_exclusion(catalogue):
     it = classify("他の課に協力を頼むと「うちの担当じゃない」と断られてしまいます。"
                   "職員の意識を変えた自治体の例はありますか？", catalogue)
     assert not it.negated and "担当" in it.query
+
+
+def test_towns_and_villages_count_as_small_in_any_report(two_report_index):
+    """「小さい自治体」: the second report gives its 町 and 村 a population, not the first
+    report's 小都市; a 町村 is small whatever its stated size."""
+    from tsunagari.config import load_settings
+    from tsunagari.service import open_service
+
+    cat = open_service(load_settings(data_dir=two_report_index["data"],
+                                     corpus_dir=two_report_index["corpus"])).retriever.catalogue
+    it = classify("町や村の事例はありますか？小さい自治体の参考にしたい", cat)
+    assert sorted(e.key for e in cat.entities if it.conditions.match(e)) == ["南箕輪村", "芽室町"]
+    small = classify("小さい自治体の事例を全部", cat)
+    keys = {e.key for e in cat.entities if small.conditions.match(e)}
+    assert {"芽室町", "南箕輪村", "A市"} <= keys and "鳥取県" not in keys

@@ -75,3 +75,9 @@ def test_readable_questions_and_empty_ones(service):
     assert checker.readable("資料に出てくる「ポイント5点」を一覧で教えてください。")
     assert not checker.readable("ありがとうございました！")
     assert not checker.readable("？？")
+
+
+def test_a_named_place_with_a_word_for_its_area_is_known(service):
+    check = service.answerer.checker.check
+    assert not check("北海道内の取組はどう出てくる？").abstain
+    assert check("大阪府内の取組はどう出てくる？").abstain

@@ -82,7 +82,7 @@ class Conditions:
         return ((not bodies or e.body in bodies)
                 and (not self.regions or any(r in (e.region or body_region(e.key))
                                              for r in self.regions))
-                and (not self.sizes or e.size in self.sizes)
+                and (not self.sizes or _size_fits(e, self.sizes))
                 and (not self.points or bool(self.points & set(e.points)))
                 and (not self.reports or any(r in _norm(s) for r in self.reports
                                              for s, _ in e.sources))
@@ -92,10 +92,22 @@ class Conditions:
         """Whether an entity has any of the facts (for excluded conditions)."""
         return ((bool(self.bodies) and e.body in self.bodies)
                 or any(r in e.region for r in self.regions)
-                or (bool(self.sizes) and e.size in self.sizes)
+                or (bool(self.sizes) and _size_fits(e, self.sizes))
                 or bool(self.points & set(e.points))
                 or any(r in _norm(s) for r in self.reports for s, _ in e.sources)
                 or (bool(self.kinds) and e.kind in self.kinds))
+
+
+def _size_fits(e: Entity, sizes: frozenset[str]) -> bool:
+    """A size the report states; a town or village (町村) always counts as small (小都市):
+    whatever its population, it is smaller than a city (a report may give only 人口約1.8万人).
+
+    >>> from tsunagari.indexing.catalogue import Entity
+    >>> town = Entity("芽室町", "case", "芽室町", "町村", "", "人口約1.8万人", *((),) * 9)
+    >>> _size_fits(town, frozenset({"小都市"})), _size_fits(town, frozenset({"大都市"}))
+    (True, False)
+    """
+    return e.size in sizes or (e.body == "町村" and "小都市" in sizes)
 
 
 def _norm(report: str) -> str:

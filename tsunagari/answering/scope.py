@@ -69,6 +69,8 @@ _GENERIC = {
 _ASKING = re.compile(r"[？?]|教えて|ください|下さい|知りたい|ですか|ますか|でしょうか|か[。.]?$|"
                      r"何|なに|どう|どこ|どれ|どの|どんな|誰|だれ|いつ|なぜ|なんで|ありますか")
 _KANJI_STEM = re.compile(r"^[一-龥々]+")
+# 「北海道内」「県外」「市全域」: a place the reports name, with a word for its area around it.
+_PLACE_SUFFIX = re.compile(r"(?<=..)(?:内|外|全域|全体|全土|周辺|近郊|出身|在住|以外)$")
 
 
 def asked_part(question: str) -> str:
@@ -239,7 +241,8 @@ class ScopeChecker:
                 if compound:
                     compounds.append(compound)
                 compound = ""
-            if pos[0] == "名詞" and pos[1] == "固有名詞" and not self.in_corpus(surface):
+            if pos[0] == "名詞" and pos[1] == "固有名詞" and not self.in_corpus(surface) \
+                    and not self.in_corpus(_PLACE_SUFFIX.sub("", surface) or surface):
                 # A place, person or organisation the reports never mention.
                 if not (pos[2] == "人名" and len(surface) == 1):
                     missing.append(surface)
