@@ -31,6 +31,27 @@ REPORT = ("第1章 テスト資料\n1-1. 庁内連携の工夫\n"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
+def upload_rebuild_export(page, report: Path, text: str, server: dict) -> None:
+    """As a signed-in maintainer on 資料の管理: add a report, rebuild the index and export the
+    feedback (compared with the server's store), then see the export in the audit table."""
+    from playwright.sync_api import expect
+
+    report.write_text(text, encoding="utf-8")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(report))
+    page.get_by_role("button", name="資料フォルダに追加").click()
+    expect(page.get_by_text("追加しました")).to_be_visible(timeout=60_000)
+    assert (server["corpus"] / report.name).read_text(encoding="utf-8") == text
+
+    page.get_by_role("button", name="索引を更新").click()
+    expect(page.get_by_text("件の索引を更新しました")).to_be_visible(timeout=240_000)
+
+    with page.expect_download(timeout=60_000) as download:
+        page.locator('[data-testid="stDownloadButton"] button').click()
+    assert Path(download.value.path()).read_text(encoding="utf-8") == server["feedback"]
+    # The audit table (a canvas grid: its cells are in the DOM, not "visible").
+    expect(page.get_by_text("フィードバックの書き出し")).to_be_attached(timeout=30_000)
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -125,24 +146,8 @@ def test_proxy_header_maintainer_in_a_real_browser(proxy_server, tmp_path):
             page.goto(corpus_url)
             expect(page.get_by_text("tanaka としてサインインしています")).to_be_visible(
                 timeout=90_000)
+            upload_rebuild_export(page, tmp_path / "ブラウザ町.txt", REPORT, proxy_server)
             dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-
-            small = tmp_path / "ブラウザ町.txt"
-            small.write_text(REPORT, encoding="utf-8")
-            dropzone.set_input_files(str(small))
-            page.get_by_role("button", name="資料フォルダに追加").click()
-            expect(page.get_by_text("追加しました")).to_be_visible(timeout=60_000)
-            assert (proxy_server["corpus"] / small.name).read_text(encoding="utf-8") == REPORT
-
-            page.get_by_role("button", name="索引を更新").click()
-            expect(page.get_by_text("件の索引を更新しました")).to_be_visible(timeout=240_000)
-
-            with page.expect_download(timeout=60_000) as download:
-                page.locator('[data-testid="stDownloadButton"] button').click()
-            got = Path(download.value.path()).read_text(encoding="utf-8")
-            assert got == proxy_server["feedback"]
-            # The audit table (a canvas grid: its cells are in the DOM, not "visible").
-            expect(page.get_by_text("フィードバックの書き出し")).to_be_attached(timeout=30_000)
 
             # Twice the 8 MB limit: refused, and the server takes none of it into memory.
             big = tmp_path / "大きい.txt"

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from oidc_provider import OIDCProvider
 from test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, _wait_healthy
+from test_browser_auth import upload_rebuild_export
 
 from tsunagari.app.feedback import FeedbackStore
 from tsunagari.config import load_settings
@@ -152,22 +153,7 @@ def test_oidc_maintainer_signs_in_acts_and_signs_out(oidc_server, tmp_path):
             assert provider.issued == [OTHER, MAINTAINER, MAINTAINER], (provider.issued,
                                                                         provider.refused)
 
-            report = tmp_path / "認証町.txt"
-            report.write_text(REPORT, encoding="utf-8")
-            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
-                str(report))
-            page.get_by_role("button", name="資料フォルダに追加").click()
-            expect(page.get_by_text("追加しました")).to_be_visible(timeout=60_000)
-            assert (oidc_server["corpus"] / report.name).read_text(encoding="utf-8") == REPORT
-
-            page.get_by_role("button", name="索引を更新").click()
-            expect(page.get_by_text("件の索引を更新しました")).to_be_visible(timeout=240_000)
-
-            with page.expect_download(timeout=60_000) as download:
-                page.locator('[data-testid="stDownloadButton"] button').click()
-            assert Path(download.value.path()).read_text(encoding="utf-8") == \
-                oidc_server["feedback"]
-            expect(page.get_by_text("フィードバックの書き出し")).to_be_attached(timeout=30_000)
+            upload_rebuild_export(page, tmp_path / "認証町.txt", REPORT, oidc_server)
 
             # Sign out: the actions are gone, also after reloading (the cookie is cleared).
             page.get_by_role("button", name="サインアウト").click()

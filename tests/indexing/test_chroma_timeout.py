@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from chroma_proxy import chroma_at, free_port
+from test_fail_soft import DOCS, DOWN, QUESTION  # the same small corpus and notice
 
 from tsunagari.config import load_settings
 from tsunagari.errors import TsunagariError
@@ -24,12 +25,6 @@ from tsunagari.indexing import vectors
 from tsunagari.service import ServiceHolder, ingest, open_service
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = {
-    "sakai.md": "# 堺市の居場所\n\n堺市では、空き店舗で週3回の居場所を開いている。\n",
-    "nabari.md": "# 名張市のまちの保健室\n\n名張市では、まちの保健室が地域の相談を受けている。\n",
-}
-QUESTION = "空き店舗の居場所はどこですか"
-DOWN = "共有の索引サーバーにつながらないため、手元の写しをキーワード検索だけで使っています。"
 TIMEOUT = 1.0
 MARGIN = 4.0  # answering itself, on a busy 2-core machine at nice 19
 

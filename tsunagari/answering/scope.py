@@ -229,7 +229,8 @@ class ScopeChecker:
         given = [m[0] for m in whole if m[1][0] == "名詞" and m[1][1] == "固有名詞"]
         if asked and passages and not states_name(passages, asked, self._morphemes, given):
             return ScopeVerdict(True, (f"{asked.thing}の名前",), "no-name")
-        morphs = self._morphemes(asked_part(question))
+        asking = asked_part(question)
+        morphs = whole if asking == question else self._morphemes(asking)
         missing: list[str] = []
         content: list[str] = []
         compound = ""

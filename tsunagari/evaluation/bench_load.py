@@ -278,6 +278,15 @@ async def _session(browser, url: str, qs: list[str], expected: list[str], start:
     return out
 
 
+async def _all_opened(tasks: list[asyncio.Task], opened: list[int]) -> None:
+    """Until every session has opened its page (or ended, or 300 s), then the first runs."""
+    deadline = time.monotonic() + 300
+    while len(opened) < len(tasks) and time.monotonic() < deadline \
+            and not all(t.done() for t in tasks):
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # let the first script runs finish
+
+
 async def _run_sessions(url: str, series: list[list[str]], expected: list[list[str]],
                         server_pid: int) -> dict:
     from playwright.async_api import async_playwright
@@ -288,11 +297,7 @@ async def _run_sessions(url: str, series: list[list[str]], expected: list[list[s
             start, opened = asyncio.Event(), []
             tasks = [asyncio.create_task(_session(browser, url, qs, exp, start, opened))
                      for qs, exp in zip(series, expected)]
-            deadline = time.monotonic() + 300
-            while len(opened) < len(series) and time.monotonic() < deadline \
-                    and not all(t.done() for t in tasks):
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(1.0)  # let the first script runs finish
+            await _all_opened(tasks, opened)
             cpu0, browser_cpu0 = proc_cpu_s(server_pid), tree_cpu_s(os.getpid())
             t0 = time.perf_counter()
             with RssSampler(server_pid) as rss:
@@ -350,11 +355,7 @@ async def _run_protocol_sessions(url: str, series: list[list[str]], expected: li
     start, opened = asyncio.Event(), []
     tasks = [asyncio.create_task(_protocol_session(url, qs, exp, start, opened))
              for qs, exp in zip(series, expected)]
-    deadline = time.monotonic() + 300
-    while len(opened) < len(series) and time.monotonic() < deadline \
-            and not all(t.done() for t in tasks):
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(1.0)  # let the first script runs finish
+    await _all_opened(tasks, opened)
     cpu0, client_cpu0 = proc_cpu_s(server_pid), time.process_time()
     t0 = time.perf_counter()
     with RssSampler(server_pid) as rss:
