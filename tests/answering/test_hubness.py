@@ -15,6 +15,7 @@ from tsunagari.chunking import chunk_document
 from tsunagari.config import load_settings
 from tsunagari.indexing import bm25index
 from tsunagari.japanese import default_tokenizer
+from tsunagari.types import Chunk
 from tsunagari.loaders import load_document
 
 SECOND = ROOT / "tests" / "fixtures" / "reports" / "pf-torikumi-jireishu.pdf"
@@ -139,3 +140,15 @@ def test_a_list_question_puts_each_case_of_each_report_first_once(index, tmp_pat
     assert {doc for doc, _ in distinct} == DOCS
     top = [label(h.chunk.chunk_id) for h in r.search(q, k=10)]
     assert len(set(top)) == len(top)
+
+
+def test_a_large_index_is_measured_on_a_bounded_sample(monkeypatch):
+    """One query embedding per probe: a 100k-chunk index must not need 270k of them."""
+    chunks = [Chunk(str(i), "d", "t", f"第{i}の取組では、見守りの会議を毎月開いている。" * 4, (i,),
+                    municipality=f"{i}市", heading=f"＜取組{i}の工夫＞") for i in range(3000)]
+    monkeypatch.setattr(hubs, "MAX_PROBES", 500)
+    got = hubs.question_probes(chunks)
+    assert len(got) == 500
+    assert got == hubs.question_probes(chunks)  # deterministic
+    bodies = {int(where[1][:-1]) for _, where in got}
+    assert len(bodies) >= 250 and max(bodies) >= 2700  # spread over the index, not its start

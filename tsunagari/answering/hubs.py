@@ -28,6 +28,7 @@ from pathlib import Path
 
 from tsunagari.types import Chunk
 
+MAX_PROBES = 2000  # a larger index is measured on an even sample (one query embedding each)
 PROBE_K = 5  # a hub is measured by membership in the top 5 (what an answer quotes)
 SENTENCE_EVERY = 3  # every third sentence of a passage becomes a probe
 MIN_PROBE, MAX_PROBE = 10, 90  # characters of a probe sentence
@@ -109,7 +110,19 @@ def question_probes(chunks: Sequence[Chunk]) -> list[tuple[str, tuple[str, str]]
     plain = probes(chunks)
     framed = [(FRAMES[i % len(FRAMES)].format(text), where)
               for i, (text, where) in enumerate(p for p in plain if len(p[0]) <= 40)]
-    return plain + framed
+    return spread(plain + framed, MAX_PROBES)
+
+
+def spread(items: list, n: int) -> list:
+    """At most n items, evenly spaced over the list (the same list always gives the same
+    ones): the hub rates of a large index are measured on a sample, not one query per probe.
+
+    >>> spread(list(range(10)), 4), spread([1, 2], 4)
+    ([0, 2, 5, 7], [1, 2])
+    """
+    if len(items) <= n:
+        return items
+    return [items[i * len(items) // n] for i in range(n)]
 
 
 def hub_rates(chunks: Sequence[Chunk], probe_list: Iterable[tuple[str, tuple[str, str]]],

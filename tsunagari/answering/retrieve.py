@@ -254,7 +254,7 @@ class Retriever:
         query embedding per probe)."""
         ids = [c.chunk_id for c in self.chunks]
         dense = getattr(self.embedder, "name", "") if self.dense_enabled else ""
-        signature = f"bm25+dense:{dense}|{hubs.PROBE_K}|{len(hubs.FRAMES)}"
+        signature = f"bm25+dense:{dense}|{hubs.PROBE_K}|{len(hubs.FRAMES)}|{hubs.MAX_PROBES}"
         path = hubs.stored_path(derived_dir(self.settings), self.store_sha256, signature) \
             if self.store_sha256 else None
         rates = hubs.load_rates(path, ids) if path else None
